@@ -1,0 +1,243 @@
+"""The public API: load_captioner(path) -> a Captioner, which turns images into Captions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from im2txt import bundle, checkpoint, discovery
+from im2txt.beam_search import Hypothesis, beam_search
+from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
+from im2txt.errors import Im2txtError, ModelError
+from im2txt.image_processing import ImageInput, describe, load_image, preprocess
+from im2txt.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from im2txt.model import ShowAndTellModel
+
+_DEFAULTS = DecodeConfig()
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One caption of one image; the Captioner returns them best first."""
+
+    # The caption's words, without <S> and </S>.
+    words: tuple[str, ...]
+    # Sum of the natural-log probabilities of every predicted token, </S> included when complete.
+    log_probability: float
+    # Probability of each word in `words`, in order (the </S> step is in `end_probability`).
+    word_probabilities: tuple[float, ...]
+    # Probability of the end token, or None for a partial caption (max length reached first).
+    end_probability: float | None = None
+    # The beam-search ranking score: log_probability, divided by len ** length_normalization
+    # when length normalization is on.
+    score: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    @property
+    def probability(self) -> float:
+        """exp(log_probability): the joint probability the original run_inference.py printed."""
+        return math.exp(self.log_probability)
+
+    @property
+    def complete(self) -> bool:
+        return self.end_probability is not None
+
+
+@dataclass(frozen=True)
+class ImageCaptions:
+    """The outcome for one image of a lenient batch: captions, or a one-line error."""
+
+    name: str
+    captions: tuple[Caption, ...] = ()
+    error: str | None = None
+
+
+class Captioner:
+    """A loaded model with its vocabulary. Safe to share between threads and sessions."""
+
+    def __init__(
+        self,
+        model: ShowAndTellModel,
+        vocab: Vocabulary,
+        info: ModelInfo,
+        batch_size: int = 32,
+        encoder_batch_size: int = 8,
+    ) -> None:
+        self.model = model
+        self.vocab = vocab
+        self.info = info
+        # Images preprocessed and searched together (bounds memory for long lists).
+        self.batch_size = batch_size
+        # Images per encoder call: larger batches use the 2 cores better, up to a point.
+        self.encoder_batch_size = encoder_batch_size
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+    def caption(
+        self,
+        image: ImageInput,
+        beam_size: int = _DEFAULTS.beam_size,
+        max_length: int = _DEFAULTS.max_caption_length,
+        length_normalization: float = _DEFAULTS.length_normalization_factor,
+    ) -> list[Caption]:
+        """Captions of one image, best first. Raises ImageError for an unusable image."""
+        return self.caption_many([image], beam_size, max_length, length_normalization)[0]
+
+    def caption_many(
+        self,
+        images: Sequence[ImageInput],
+        beam_size: int = _DEFAULTS.beam_size,
+        max_length: int = _DEFAULTS.max_caption_length,
+        length_normalization: float = _DEFAULTS.length_normalization_factor,
+        progress: Progress | None = None,
+    ) -> list[list[Caption]]:
+        """Captions of many images, batched; the same as caption() on each; raises on bad input."""
+        decode = DecodeConfig(beam_size, max_length, length_normalization)
+        results: list[list[Caption]] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start : start + self.batch_size]
+            pixels = [self._prepare(image) for image in chunk]
+            results.extend(self._caption_prepared(np.stack(pixels), decode))
+            if progress:
+                progress(len(results), len(images))
+        return results
+
+    def caption_each(
+        self,
+        images: Sequence[ImageInput],
+        names: Sequence[str] | None = None,
+        beam_size: int = _DEFAULTS.beam_size,
+        max_length: int = _DEFAULTS.max_caption_length,
+        length_normalization: float = _DEFAULTS.length_normalization_factor,
+        progress: Progress | None = None,
+    ) -> list[ImageCaptions]:
+        """Like caption_many, but a bad image gives an error entry and the others still run."""
+        decode = DecodeConfig(beam_size, max_length, length_normalization)
+        names = list(names) if names is not None else [describe(image) for image in images]
+        results: list[ImageCaptions] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = list(zip(images[start : start + self.batch_size], names[start:], strict=False))
+            prepared: dict[int, np.ndarray] = {}
+            errors: dict[int, str] = {}
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futures = [pool.submit(self._prepare, image, name) for image, name in chunk]
+                for i, future in enumerate(futures):
+                    try:
+                        prepared[i] = future.result()
+                    except Im2txtError as e:
+                        errors[i] = str(e)
+            captions = iter(
+                self._caption_prepared(np.stack(list(prepared.values())), decode)
+                if prepared
+                else []
+            )
+            for i, (_, name) in enumerate(chunk):
+                if i in errors:
+                    results.append(ImageCaptions(name, error=errors[i]))
+                else:
+                    results.append(ImageCaptions(name, tuple(next(captions))))
+            if progress:
+                progress(len(results), len(images))
+        return results
+
+    def warm_up(self) -> None:
+        """Trace the TensorFlow functions now, so the first real caption is not slow."""
+        size = (self.config.image_height, self.config.image_width, 3)
+        self._caption_prepared(np.zeros((1, *size), np.float32), DecodeConfig(1, 2))
+
+    # internals
+
+    def _prepare(self, image: ImageInput, name: str | None = None) -> np.ndarray:
+        return preprocess(load_image(image, name).pixels, self.config)
+
+    def _caption_prepared(self, images: np.ndarray, decode: DecodeConfig) -> list[list[Caption]]:
+        states = np.concatenate(
+            [
+                self.model.feed_image(images[i : i + self.encoder_batch_size])
+                for i in range(0, len(images), self.encoder_batch_size)
+            ]
+        )
+        found = beam_search(
+            states, self.model.inference_step, self.vocab.start_id, self.vocab.end_id, decode
+        )
+        return [[self._to_caption(h) for h in hypotheses] for hypotheses in found]
+
+    def _to_caption(self, hypothesis: Hypothesis) -> Caption:
+        tokens = list(hypothesis.sentence[1:])  # drop <S>
+        probabilities = list(hypothesis.word_probabilities)
+        end_probability = None
+        if hypothesis.complete:
+            tokens.pop()
+            end_probability = probabilities.pop()
+        return Caption(
+            words=tuple(self.vocab.id_to_word(int(t)) for t in tokens),
+            log_probability=float(hypothesis.logprob),
+            word_probabilities=tuple(float(p) for p in probabilities),
+            end_probability=None if end_probability is None else float(end_probability),
+            score=float(hypothesis.score),
+        )
+
+
+def load_captioner(path: str | Path | None = None, vocab: str | Path | None = None) -> Captioner:
+    """Load a model: an original checkpoint (folder or prefix), a bundle folder, or the default.
+
+    With no path: a checkpoint or bundle under model/ (see discovery), otherwise model/demo.
+    `vocab` overrides the word_counts.txt found beside the model.
+    """
+    from im2txt.model import ShowAndTellModel, count_parameters
+
+    if path is None:
+        found = discovery.default_model()
+        path = found.path
+    path = Path(path)
+    if path.is_dir() and bundle.is_bundle(path):
+        config, weights, info = bundle.read_bundle(path)
+        vocab_path = Path(vocab) if vocab else path / bundle.VOCAB_FILE
+    else:
+        prefix = checkpoint.checkpoint_prefix(path)
+        config, weights = checkpoint.read_checkpoint(prefix)
+        vocab_path = Path(vocab) if vocab else _vocab_beside(prefix)
+        info = ModelInfo(
+            name=f"im2txt COCO checkpoint {prefix.name}",
+            kind="coco",
+            origin=str(prefix),
+            vocab_size=0,
+            description="The original Show and Tell model in its TF1 checkpoint.",
+        )
+    vocabulary = Vocabulary.from_file(vocab_path)
+    if len(vocabulary) > config.vocab_size:
+        raise ModelError(
+            f"{vocab_path}: vocabulary has {len(vocabulary)} words (with <UNK>) but the model's "
+            f"softmax has {config.vocab_size}: this vocabulary does not belong to this model"
+        )
+    info = replace(info, vocab_size=len(vocabulary), parameters=count_parameters(config))
+    try:
+        model = ShowAndTellModel(config, weights)
+    except ValueError as e:
+        raise ModelError(f"{path}: {e}") from None
+    return Captioner(model, vocabulary, info)
+
+
+def _vocab_beside(prefix: Path) -> Path:
+    for folder in (prefix.parent, prefix.parent.parent):
+        candidate = folder / discovery.VOCAB_NAME
+        if candidate.is_file():
+            return candidate
+    raise ModelError(
+        f"{prefix}: no {discovery.VOCAB_NAME} beside the checkpoint; put the vocabulary it was "
+        "trained with there, or pass it explicitly (--vocab)"
+    )

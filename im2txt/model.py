@@ -1,0 +1,350 @@
+"""The Show and Tell network in TensorFlow 2: encoder, image_embedding, seq_embedding, LSTM, logits.
+
+Maths only, no files: weights come in as a {name: array} dict under the original checkpoint names
+(TF >= 1.2 spelling). The two-call contract of the original inference wrapper is kept:
+``feed_image(images) -> state`` and ``inference_step(input_feed, state_feed) -> (softmax, state)``,
+where a state is concat(c, h) of the LSTM, [batch, 2 * num_lstm_units].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import tensorflow as tf
+
+from im2txt.config import ModelConfig
+
+LSTM_KERNEL = "lstm/basic_lstm_cell/kernel"
+LSTM_BIAS = "lstm/basic_lstm_cell/bias"
+INCEPTION_SCOPE = "InceptionV3"
+SMALL_CNN_SCOPE = "SmallCNN"
+
+
+# --- Inception v3 trunk --------------------------------------------------------------------------
+# slim's inception_v3_base up to Mixed_7c, written once against a small set of ops so that the same
+# description both computes (with TensorFlow) and lists the checkpoint's weights and shapes.
+
+
+def _inception_v3_trunk(ops, net):
+    """[batch, 299, 299, 3] -> Mixed_7c [batch, 8, 8, 2048] (shapes for a 299x299 input)."""
+    net = ops.conv(net, "Conv2d_1a_3x3", 32, 3, 3, stride=2, padding="VALID")  # 149x149x32
+    net = ops.conv(net, "Conv2d_2a_3x3", 32, 3, 3, padding="VALID")  # 147x147x32
+    net = ops.conv(net, "Conv2d_2b_3x3", 64, 3, 3)  # 147x147x64
+    net = ops.max_pool(net)  # MaxPool_3a_3x3: 73x73x64
+    net = ops.conv(net, "Conv2d_3b_1x1", 80, 1, 1, padding="VALID")  # 73x73x80
+    net = ops.conv(net, "Conv2d_4a_3x3", 192, 3, 3, padding="VALID")  # 71x71x192
+    net = ops.max_pool(net)  # MaxPool_5a_3x3: 35x35x192
+
+    # 35x35 blocks -> 256, 288, 288 channels. Mixed_5c's Branch_1 carries slim's odd names.
+    for block, pool_depth, b1_names in (
+        ("Mixed_5b", 32, ("Conv2d_0a_1x1", "Conv2d_0b_5x5")),
+        ("Mixed_5c", 64, ("Conv2d_0b_1x1", "Conv_1_0c_5x5")),
+        ("Mixed_5d", 64, ("Conv2d_0a_1x1", "Conv2d_0b_5x5")),
+    ):
+        c = ops.scoped(block)
+        b0 = c.conv(net, "Branch_0/Conv2d_0a_1x1", 64, 1, 1)
+        b1 = c.conv(net, f"Branch_1/{b1_names[0]}", 48, 1, 1)
+        b1 = c.conv(b1, f"Branch_1/{b1_names[1]}", 64, 5, 5)
+        b2 = c.conv(net, "Branch_2/Conv2d_0a_1x1", 64, 1, 1)
+        b2 = c.conv(b2, "Branch_2/Conv2d_0b_3x3", 96, 3, 3)
+        b2 = c.conv(b2, "Branch_2/Conv2d_0c_3x3", 96, 3, 3)
+        b3 = c.conv(c.avg_pool(net), "Branch_3/Conv2d_0b_1x1", pool_depth, 1, 1)
+        net = c.concat(b0, b1, b2, b3)
+
+    # Mixed_6a: 35x35 -> 17x17x768. Both "1x1"-named reduction convs are 3x3, stride 2.
+    c = ops.scoped("Mixed_6a")
+    b0 = c.conv(net, "Branch_0/Conv2d_1a_1x1", 384, 3, 3, stride=2, padding="VALID")
+    b1 = c.conv(net, "Branch_1/Conv2d_0a_1x1", 64, 1, 1)
+    b1 = c.conv(b1, "Branch_1/Conv2d_0b_3x3", 96, 3, 3)
+    b1 = c.conv(b1, "Branch_1/Conv2d_1a_1x1", 96, 3, 3, stride=2, padding="VALID")
+    net = c.concat(b0, b1, c.max_pool(net))
+
+    # 17x17x768 blocks with factorised 7x7 convolutions.
+    for block, depth in (
+        ("Mixed_6b", 128),
+        ("Mixed_6c", 160),
+        ("Mixed_6d", 160),
+        ("Mixed_6e", 192),
+    ):
+        c = ops.scoped(block)
+        b0 = c.conv(net, "Branch_0/Conv2d_0a_1x1", 192, 1, 1)
+        b1 = c.conv(net, "Branch_1/Conv2d_0a_1x1", depth, 1, 1)
+        b1 = c.conv(b1, "Branch_1/Conv2d_0b_1x7", depth, 1, 7)
+        b1 = c.conv(b1, "Branch_1/Conv2d_0c_7x1", 192, 7, 1)
+        b2 = c.conv(net, "Branch_2/Conv2d_0a_1x1", depth, 1, 1)
+        b2 = c.conv(b2, "Branch_2/Conv2d_0b_7x1", depth, 7, 1)
+        b2 = c.conv(b2, "Branch_2/Conv2d_0c_1x7", depth, 1, 7)
+        b2 = c.conv(b2, "Branch_2/Conv2d_0d_7x1", depth, 7, 1)
+        b2 = c.conv(b2, "Branch_2/Conv2d_0e_1x7", 192, 1, 7)
+        b3 = c.conv(c.avg_pool(net), "Branch_3/Conv2d_0b_1x1", 192, 1, 1)
+        net = c.concat(b0, b1, b2, b3)
+
+    # Mixed_7a: 17x17 -> 8x8x1280.
+    c = ops.scoped("Mixed_7a")
+    b0 = c.conv(net, "Branch_0/Conv2d_0a_1x1", 192, 1, 1)
+    b0 = c.conv(b0, "Branch_0/Conv2d_1a_3x3", 320, 3, 3, stride=2, padding="VALID")
+    b1 = c.conv(net, "Branch_1/Conv2d_0a_1x1", 192, 1, 1)
+    b1 = c.conv(b1, "Branch_1/Conv2d_0b_1x7", 192, 1, 7)
+    b1 = c.conv(b1, "Branch_1/Conv2d_0c_7x1", 192, 7, 1)
+    b1 = c.conv(b1, "Branch_1/Conv2d_1a_3x3", 192, 3, 3, stride=2, padding="VALID")
+    net = c.concat(b0, b1, c.max_pool(net))
+
+    # 8x8x2048 blocks; the 1x3 and 3x1 outputs are concatenated, 1x3 first.
+    for block, b1_3x1 in (("Mixed_7b", "Conv2d_0b_3x1"), ("Mixed_7c", "Conv2d_0c_3x1")):
+        c = ops.scoped(block)
+        b0 = c.conv(net, "Branch_0/Conv2d_0a_1x1", 320, 1, 1)
+        b1 = c.conv(net, "Branch_1/Conv2d_0a_1x1", 384, 1, 1)
+        b1 = c.concat(
+            c.conv(b1, "Branch_1/Conv2d_0b_1x3", 384, 1, 3),
+            c.conv(b1, f"Branch_1/{b1_3x1}", 384, 3, 1),
+        )
+        b2 = c.conv(net, "Branch_2/Conv2d_0a_1x1", 448, 1, 1)
+        b2 = c.conv(b2, "Branch_2/Conv2d_0b_3x3", 384, 3, 3)
+        b2 = c.concat(
+            c.conv(b2, "Branch_2/Conv2d_0c_1x3", 384, 1, 3),
+            c.conv(b2, "Branch_2/Conv2d_0d_3x1", 384, 3, 1),
+        )
+        b3 = c.conv(c.avg_pool(net), "Branch_3/Conv2d_0b_1x1", 192, 1, 1)
+        net = c.concat(b0, b1, b2, b3)
+    return net
+
+
+class _ShapeOps:
+    """Runs the trunk description over channel counts only, recording every conv's weights."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]], prefix: str = INCEPTION_SCOPE) -> None:
+        self.shapes = shapes
+        self.prefix = prefix
+
+    def scoped(self, block: str) -> _ShapeOps:
+        return _ShapeOps(self.shapes, f"{self.prefix}/{block}")
+
+    def conv(self, channels, name, depth, kh, kw, stride=1, padding="SAME"):
+        scope = f"{self.prefix}/{name}"
+        self.shapes[f"{scope}/weights"] = (kh, kw, channels, depth)
+        for stat in ("beta", "moving_mean", "moving_variance"):
+            self.shapes[f"{scope}/BatchNorm/{stat}"] = (depth,)
+        return depth
+
+    def max_pool(self, channels):
+        return channels
+
+    def avg_pool(self, channels):
+        return channels
+
+    def concat(self, *channels):
+        return sum(channels)
+
+
+class _TensorOps:
+    """Runs the trunk description with TensorFlow, batch norm folded into each conv."""
+
+    def __init__(self, layers: Mapping[str, tuple[tf.Variable, tf.Variable]], prefix: str) -> None:
+        self.layers = layers
+        self.prefix = prefix
+
+    def scoped(self, block: str) -> _TensorOps:
+        return _TensorOps(self.layers, f"{self.prefix}/{block}")
+
+    def conv(self, net, name, depth, kh, kw, stride=1, padding="SAME"):
+        kernel, bias = self.layers[f"{self.prefix}/{name}"]
+        net = tf.nn.conv2d(net, kernel, strides=stride, padding=padding)
+        return tf.nn.relu(tf.nn.bias_add(net, bias))
+
+    def max_pool(self, net):
+        return tf.nn.max_pool2d(net, ksize=3, strides=2, padding="VALID")
+
+    def avg_pool(self, net):
+        # SAME average pooling in TF counts only the cells inside the image, like slim's.
+        return tf.nn.avg_pool2d(net, ksize=3, strides=1, padding="SAME")
+
+    def concat(self, *nets):
+        return tf.concat(nets, axis=3)
+
+
+# --- weight table --------------------------------------------------------------------------------
+
+
+def small_cnn_output_size(config: ModelConfig) -> tuple[int, int, int]:
+    """[height, width, channels] of the demo encoder's last feature map (SAME, stride-2 convs)."""
+    height, width = config.image_height, config.image_width
+    for _ in config.encoder_filters:
+        height, width = -(-height // 2), -(-width // 2)
+    return height, width, config.encoder_filters[-1]
+
+
+def weight_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every weight the model needs, by original checkpoint name, with its shape."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    if config.encoder == "inception_v3":
+        _inception_v3_trunk(_ShapeOps(shapes), 3)
+        image_features = 2048  # Mixed_7c channels after the 8x8 average pool
+    elif config.encoder == "small_cnn":
+        channels = 3
+        for i, depth in enumerate(config.encoder_filters):
+            shapes[f"{SMALL_CNN_SCOPE}/Conv{i}/weights"] = (3, 3, channels, depth)
+            shapes[f"{SMALL_CNN_SCOPE}/Conv{i}/biases"] = (depth,)
+            channels = depth
+        image_features = int(np.prod(small_cnn_output_size(config)))
+    else:
+        raise ValueError(f"unknown encoder {config.encoder!r}")
+    units, embedding = config.num_lstm_units, config.embedding_size
+    shapes["image_embedding/weights"] = (image_features, embedding)  # no bias in the original
+    shapes["seq_embedding/map"] = (config.vocab_size, embedding)
+    # Fused gates [i | j | f | o]; rows 0..embedding-1 multiply the input, the rest h.
+    shapes[LSTM_KERNEL] = (embedding + units, 4 * units)
+    shapes[LSTM_BIAS] = (4 * units,)
+    shapes["logits/weights"] = (units, config.vocab_size)
+    shapes["logits/biases"] = (config.vocab_size,)
+    return shapes
+
+
+def count_parameters(config: ModelConfig) -> int:
+    return sum(int(np.prod(shape)) for shape in weight_shapes(config).values())
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+class ShowAndTellModel:
+    """The inference network; thread-safe to call once built (all state is in the arguments)."""
+
+    def __init__(self, config: ModelConfig, weights: Mapping[str, np.ndarray]) -> None:
+        self.config = config
+        expected = weight_shapes(config)
+        missing = sorted(set(expected) - set(weights))
+        wrong = sorted(
+            f"{n} {tuple(weights[n].shape)} != {expected[n]}"
+            for n in expected
+            if n in weights and tuple(weights[n].shape) != expected[n]
+        )
+        if missing or wrong:
+            raise ValueError(f"bad weights: missing {missing}, mis-shaped {wrong}")
+
+        def variable(name: str, value: np.ndarray) -> tf.Variable:
+            return tf.Variable(np.asarray(value, dtype=np.float32), trainable=False, name=name)
+
+        self._encode: Callable[[tf.Tensor], tf.Tensor]
+        if config.encoder == "inception_v3":
+            self._layers = {}
+            for name in expected:
+                if name.endswith("/weights") and name.startswith(INCEPTION_SCOPE):
+                    scope = name[: -len("/weights")]
+                    kernel, bias = fold_batch_norm(
+                        weights[name],
+                        weights[f"{scope}/BatchNorm/beta"],
+                        weights[f"{scope}/BatchNorm/moving_mean"],
+                        weights[f"{scope}/BatchNorm/moving_variance"],
+                        config.batch_norm_epsilon,
+                    )
+                    self._layers[scope] = (variable(scope, kernel), variable(scope, bias))
+            self._encode = self._inception_v3_features
+        else:
+            self._convs = [
+                (
+                    variable(f"Conv{i}", weights[f"{SMALL_CNN_SCOPE}/Conv{i}/weights"]),
+                    variable(f"Conv{i}b", weights[f"{SMALL_CNN_SCOPE}/Conv{i}/biases"]),
+                )
+                for i in range(len(config.encoder_filters))
+            ]
+            self._encode = self._small_cnn_features
+        self._image_embedding = variable("image_embedding", weights["image_embedding/weights"])
+        self._seq_embedding = variable("seq_embedding", weights["seq_embedding/map"])
+        self._lstm_kernel = variable("lstm_kernel", weights[LSTM_KERNEL])
+        self._lstm_bias = variable("lstm_bias", weights[LSTM_BIAS])
+        self._logits_weights = variable("logits_weights", weights["logits/weights"])
+        self._logits_biases = variable("logits_biases", weights["logits/biases"])
+
+        units = config.num_lstm_units
+        image_spec = tf.TensorSpec([None, config.image_height, config.image_width, 3], tf.float32)
+        self._feed_image = tf.function(self._feed_image_graph, input_signature=[image_spec])
+        self._inference_step = tf.function(
+            self._inference_step_graph,
+            input_signature=[
+                tf.TensorSpec([None], tf.int64),
+                tf.TensorSpec([None, 2 * units], tf.float32),
+            ],
+        )
+
+    @property
+    def state_size(self) -> int:
+        return 2 * self.config.num_lstm_units
+
+    def feed_image(self, images: np.ndarray) -> np.ndarray:
+        """Images [batch, image_height, image_width, 3] in [-1, 1] -> states [batch, state_size]."""
+        return self._feed_image(tf.convert_to_tensor(images, tf.float32)).numpy()
+
+    def inference_step(
+        self, input_feed: np.ndarray, state_feed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Previous word ids [batch] and states [batch, state_size] -> (softmax, new states)."""
+        softmax, state = self._inference_step(
+            tf.convert_to_tensor(input_feed, tf.int64), tf.convert_to_tensor(state_feed, tf.float32)
+        )
+        return softmax.numpy(), state.numpy()
+
+    # graph functions
+
+    def _feed_image_graph(self, images: tf.Tensor) -> tf.Tensor:
+        features = self._encode(images)  # [batch, image features]
+        embedding = tf.matmul(features, self._image_embedding)  # [batch, embedding_size]
+        zeros = tf.zeros([tf.shape(images)[0], self.config.num_lstm_units], tf.float32)
+        # The image goes through the cell once from the zero state; its output is discarded.
+        c, h = self._lstm_cell(embedding, zeros, zeros)
+        return tf.concat([c, h], axis=1)  # [batch, 2 * num_lstm_units]
+
+    def _inference_step_graph(self, input_feed: tf.Tensor, state_feed: tf.Tensor):
+        embedding = tf.gather(self._seq_embedding, input_feed)  # [batch, embedding_size]
+        c, h = tf.split(state_feed, 2, axis=1)
+        c, h = self._lstm_cell(embedding, c, h)
+        logits = tf.matmul(h, self._logits_weights) + self._logits_biases  # [batch, vocab_size]
+        return tf.nn.softmax(logits), tf.concat([c, h], axis=1)
+
+    def _lstm_cell(self, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return lstm_cell(x, c, h, self._lstm_kernel, self._lstm_bias, self.config.forget_bias)
+
+    def _inception_v3_features(self, images: tf.Tensor) -> tf.Tensor:
+        net = _inception_v3_trunk(_TensorOps(self._layers, INCEPTION_SCOPE), images)
+        # slim's "logits" scope of im2txt: average over the whole final map (8x8), VALID, flatten.
+        pooled = tf.nn.avg_pool2d(net, ksize=net.shape[1:3], strides=1, padding="VALID")
+        return tf.reshape(pooled, [-1, net.shape[3]])  # [batch, 2048]
+
+    def _small_cnn_features(self, images: tf.Tensor) -> tf.Tensor:
+        return small_cnn_features(images, self._convs)
+
+
+def lstm_cell(x, c, h, kernel, bias, forget_bias: float = 1.0):
+    """BasicLSTMCell: gates i, j, f, o from one fused matmul; forget bias added at run time.
+
+    x [batch, embedding_size], c and h [batch, num_lstm_units], kernel [embedding + units,
+    4 * units] (rows for x first, then h), bias [4 * units] -> (c, h).
+    """
+    z = tf.matmul(tf.concat([x, h], axis=1), kernel) + bias
+    i, j, f, o = tf.split(z, 4, axis=1)
+    c = c * tf.sigmoid(f + forget_bias) + tf.sigmoid(i) * tf.tanh(j)
+    h = tf.tanh(c) * tf.sigmoid(o)
+    return c, h
+
+
+def small_cnn_features(images, convs):
+    """The demo encoder: 3x3 stride-2 SAME convs with bias and ReLU, flattened (not pooled:
+    where a shape is matters for "to the left of"). convs = [(kernel, bias), ...]."""
+    net = images
+    for kernel, bias in convs:
+        net = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(net, kernel, 2, "SAME"), bias))
+    return tf.reshape(net, [-1, int(np.prod(net.shape[1:]))])  # [batch, h * w * channels]
+
+
+def fold_batch_norm(
+    kernel: np.ndarray, beta: np.ndarray, mean: np.ndarray, variance: np.ndarray, epsilon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """conv -> inference batch norm (no gamma) as one conv with a bias.
+
+    BN(conv(x, W)) = (conv(x, W) - mean) / sqrt(var + eps) + beta
+                   = conv(x, W * s) + (beta - mean * s),   s = 1 / sqrt(var + eps) per channel.
+    """
+    scale = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
+    folded = (kernel.astype(np.float64) * scale).astype(np.float32)
+    bias = (beta.astype(np.float64) - mean.astype(np.float64) * scale).astype(np.float32)
+    return folded, bias

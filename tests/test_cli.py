@@ -1,0 +1,126 @@
+"""The command line: `python -m im2txt caption` text and JSON output, errors, folders."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from tiny_model import write_tiny_bundle
+
+from conftest import REPO
+from im2txt import cli, load_captioner
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_tiny_bundle(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture
+def images(tmp_path):
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("b.png", "a.jpg", "sub/c.webp"):
+        pixels = rng.integers(0, 256, (30 + len(name), 40, 3), np.uint8)
+        Image.fromarray(pixels).save(folder / name)
+    (folder / "notes.txt").write_text("not an image, and not named like one: skipped")
+    (folder / "fake.jpg").write_text("text named .jpg")
+    return folder
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    status = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_help_lists_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "im2txt", "--help"], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert "caption" in result.stdout
+
+
+def test_folder_is_walked_sorted_and_bad_files_reported(capsys, tiny, images):
+    status, out, err = run(capsys, "caption", "--model", tiny, images)
+    assert status == 1  # fake.jpg failed
+    headers = [line for line in out.splitlines() if line.startswith("Captions for image")]
+    assert headers == [
+        "Captions for image a.jpg:",
+        "Captions for image b.png:",
+        "Captions for image c.webp:",
+    ]
+    assert "error: " in err and "fake.jpg: not an image" in err
+    assert "notes.txt" not in out + err
+    assert "Model: tiny test model" in err
+
+
+def test_text_output_matches_the_library(capsys, tiny, images):
+    status, out, _ = run(capsys, "caption", "--model", tiny, "--beam-size", "2", images / "a.jpg")
+    assert status == 0
+    expected = load_captioner(tiny).caption(images / "a.jpg", beam_size=2)
+    lines = out.splitlines()
+    assert lines[0] == "Captions for image a.jpg:"
+    assert lines[1:] == [f"  {i}) {c.text} (p={c.probability:f})" for i, c in enumerate(expected)]
+
+
+def test_json_output(capsys, tiny, images):
+    status, out, err = run(
+        capsys, "caption", "--json", "--model", tiny, "--max-length", "4",
+        images / "b.png", images / "fake.jpg", images / "missing.png",
+    )  # fmt: skip
+    assert status == 1
+    results = json.loads(out)  # stdout holds only the JSON array
+    assert [r["image"] for r in results] == [
+        str(images / "b.png"),
+        str(images / "fake.jpg"),
+        str(images / "missing.png"),
+    ]
+    captions = results[0]["captions"]
+    assert 1 <= len(captions) <= 3
+    for caption in captions:
+        assert set(caption) == {"text", "probability", "log_probability"}
+        assert caption["probability"] == pytest.approx(np.exp(caption["log_probability"]))
+        assert len(caption["text"].split()) <= 3  # max length 4 tokens: <S> + 3
+    assert "not an image" in results[1]["error"] and "\n" not in results[1]["error"]
+    assert "file not found" in results[2]["error"]
+    assert err  # logs went to stderr
+
+
+def test_bad_model_path_is_one_line(capsys, tmp_path, images):
+    status, out, err = run(capsys, "caption", "--model", tmp_path, images / "a.jpg")
+    assert status == 1 and out == ""
+    assert err.strip().count("\n") == 0 and "no checkpoint in this folder" in err
+
+
+def test_bad_arguments(capsys, images):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["caption", "--beam-size", "0", str(images)])
+    assert exit_info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_empty_folder(capsys, tmp_path):
+    status, _, err = run(capsys, "caption", tmp_path)
+    assert status == 1 and "no image files" in err
+
+
+def test_image_bytes_in_json_keep_order_with_many_images(capsys, tiny, tmp_path):
+    # More images than one batch: order and names survive the chunking.
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        buffer = io.BytesIO()
+        Image.new("RGB", (20, 20), (i * 6, 0, 0)).save(buffer, "PNG")
+        (folder / f"{i:02d}.png").write_bytes(buffer.getvalue())
+    status, out, _ = run(capsys, "caption", "--json", "--model", tiny, folder)
+    assert status == 0
+    names = [r["image"] for r in json.loads(out)]
+    assert names == [str(folder / f"{i:02d}.png") for i in range(40)]
