@@ -1,0 +1,30 @@
+"""Home: what the project is and which models are on disk."""
+
+import streamlit as st
+
+import ui
+from im2txt import discovery
+
+st.title("im2txt: Show and Tell image captioning")
+st.markdown(
+    "Google's **im2txt** captioner (Vinyals et al., *Show and Tell*, 2015-2016) in TensorFlow 2: "
+    "an Inception v3 image encoder feeding an LSTM that writes the caption word by word, "
+    "decoded with beam search exactly like the original. "
+    "Use the **Image** page for photos and the **Video** page for clips."
+)
+
+st.subheader("Models found")
+root = discovery.model_root()
+found = discovery.find_models(root)
+if not found:
+    st.warning(f"No model in `{root}`. {ui.COCO_HELP}")
+else:
+    in_use = next((m for m in found if m.usable), None)
+    for model in found:
+        mark = " — **in use**" if model is in_use else ""
+        line = f"- {model.label} in `{model.path}`{mark}"
+        if model.problem:
+            line += f"  \n  ⚠️ cannot be used: {model.problem}"
+        st.markdown(line)
+    if in_use is None or in_use.kind == "demo":
+        st.info(ui.COCO_HELP)

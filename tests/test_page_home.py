@@ -1,0 +1,67 @@
+"""Home page (AppTest): says which models it found in model/, and every page renders."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO
+from streamlit.testing.v1 import AppTest
+from test_discovery import fake_bundle, fake_checkpoint
+
+
+def run_app(monkeypatch, model_dir) -> AppTest:
+    monkeypatch.setenv("IM2TXT_MODEL_DIR", str(model_dir))
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def page_text(app: AppTest) -> str:
+    parts = [m.value for m in app.markdown] + [w.value for w in app.warning]
+    parts += [i.value for i in app.info] + [e.value for e in app.error]
+    return "\n".join(parts)
+
+
+def test_home_with_nothing(monkeypatch, tmp_path):
+    app = run_app(monkeypatch, tmp_path)
+    assert "Show and Tell" in app.title[0].value
+    text = page_text(app)
+    assert f"No model in `{tmp_path}`" in text
+    assert "model/coco/" in text
+    assert any("no model in" in e.value for e in app.sidebar.error)
+
+
+def test_home_with_demo_model(monkeypatch, tmp_path):
+    fake_bundle(tmp_path / "demo")
+    app = run_app(monkeypatch, tmp_path)
+    text = page_text(app)
+    assert "im2txt demo (generated shapes)" in text and "**in use**" in text
+    assert "model/coco/" in text  # how to get the COCO model
+    assert any("knows only generated shapes" in i.value for i in app.sidebar.info)
+
+
+def test_home_with_coco_checkpoint_and_demo(monkeypatch, tmp_path):
+    fake_bundle(tmp_path / "demo")
+    fake_checkpoint(tmp_path / "coco")
+    app = run_app(monkeypatch, tmp_path)
+    lines = [m.value for m in app.markdown if m.value.startswith("- ")]
+    assert "COCO checkpoint model.ckpt-2000000" in lines[0] and "**in use**" in lines[0]
+    assert "demo" in lines[1] and "in use" not in lines[1]
+    assert not app.sidebar.info  # no demo warning when the COCO model is in use
+
+
+def test_home_reports_a_broken_checkpoint(monkeypatch, tmp_path):
+    fake_checkpoint(tmp_path / "coco", vocab=False)
+    app = run_app(monkeypatch, tmp_path)
+    assert "cannot be used" in page_text(app) and "word_counts.txt is missing" in page_text(app)
+
+
+@pytest.mark.parametrize("page", ["pages/image.py", "pages/video.py"])
+def test_other_pages_render(monkeypatch, tmp_path, page):
+    fake_bundle(tmp_path / "demo")
+    app = run_app(monkeypatch, tmp_path)
+    app.switch_page(page)
+    app.run()
+    assert not app.exception
+    assert app.title
