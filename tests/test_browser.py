@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from browser import chromium_page, exception_texts, streamlit_server, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-from tiny_model import write_tiny_bundle
 
 from conftest import REPO
 from im2txt import cli, load_captioner
+from tiny_model import write_tiny_bundle
 
 
 @pytest.fixture(scope="module")

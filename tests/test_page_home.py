@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO
 from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
 from test_discovery import fake_bundle, fake_checkpoint
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import COCO_VOCAB
 
+from conftest import COCO_VOCAB
 from im2txt.errors import ModelError
 from im2txt.vocabulary import Vocabulary
 
