@@ -107,14 +107,8 @@ class Captioner:
     ) -> list[list[Caption]]:
         """Captions of many images, batched; the same as caption() on each; raises on bad input."""
         decode = DecodeConfig(beam_size, max_length, length_normalization)
-        results: list[list[Caption]] = []
-        for start in range(0, len(images), self.batch_size):
-            chunk = images[start : start + self.batch_size]
-            pixels = [self._prepare(image) for image in chunk]
-            results.extend(self._caption_prepared(np.stack(pixels), decode))
-            if progress:
-                progress(len(results), len(images))
-        return results
+        results = self._caption(images, None, decode, progress, strict=True)
+        return [list(result.captions) for result in results]
 
     def caption_each(
         self,
@@ -127,32 +121,7 @@ class Captioner:
     ) -> list[ImageCaptions]:
         """Like caption_many, but a bad image gives an error entry and the others still run."""
         decode = DecodeConfig(beam_size, max_length, length_normalization)
-        names = list(names) if names is not None else [describe(image) for image in images]
-        results: list[ImageCaptions] = []
-        for start in range(0, len(images), self.batch_size):
-            chunk = list(zip(images[start : start + self.batch_size], names[start:], strict=False))
-            prepared: dict[int, np.ndarray] = {}
-            errors: dict[int, str] = {}
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = [pool.submit(self._prepare, image, name) for image, name in chunk]
-                for i, future in enumerate(futures):
-                    try:
-                        prepared[i] = future.result()
-                    except Im2txtError as e:
-                        errors[i] = str(e)
-            captions = iter(
-                self._caption_prepared(np.stack(list(prepared.values())), decode)
-                if prepared
-                else []
-            )
-            for i, (_, name) in enumerate(chunk):
-                if i in errors:
-                    results.append(ImageCaptions(name, error=errors[i]))
-                else:
-                    results.append(ImageCaptions(name, tuple(next(captions))))
-            if progress:
-                progress(len(results), len(images))
-        return results
+        return self._caption(images, names, decode, progress, strict=False)
 
     def warm_up(self) -> None:
         """Trace the TensorFlow functions now, so the first real caption is not slow."""
@@ -160,6 +129,44 @@ class Captioner:
         self._caption_prepared(np.zeros((1, *size), np.float32), DecodeConfig(1, 2))
 
     # internals
+
+    def _caption(
+        self,
+        images: Sequence[ImageInput],
+        names: Sequence[str] | None,
+        decode: DecodeConfig,
+        progress: Progress | None,
+        strict: bool,
+    ) -> list[ImageCaptions]:
+        """Chunks of batch_size images: decode in two threads, encode, one batched search."""
+        names = list(names) if names is not None else [describe(image) for image in images]
+        results: list[ImageCaptions] = []
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for start in range(0, len(images), self.batch_size):
+                chunk = range(start, min(start + self.batch_size, len(images)))
+                futures = [pool.submit(self._prepare, images[i], names[i]) for i in chunk]
+                prepared: dict[int, np.ndarray] = {}
+                errors: dict[int, str] = {}
+                for i, future in zip(chunk, futures, strict=True):
+                    try:
+                        prepared[i] = future.result()
+                    except Im2txtError as e:
+                        if strict:
+                            raise
+                        errors[i] = str(e)
+                captions = iter(
+                    self._caption_prepared(np.stack(list(prepared.values())), decode)
+                    if prepared
+                    else []
+                )
+                for i in chunk:
+                    if i in errors:
+                        results.append(ImageCaptions(names[i], error=errors[i]))
+                    else:
+                        results.append(ImageCaptions(names[i], tuple(next(captions))))
+                if progress:
+                    progress(len(results), len(images))
+        return results
 
     def _prepare(self, image: ImageInput, name: str | None = None) -> np.ndarray:
         return preprocess(load_image(image, name).pixels, self.config)

@@ -138,19 +138,35 @@ class _ShapeOps:
 
 
 class _TensorOps:
-    """Runs the trunk description with TensorFlow, batch norm folded into each conv."""
+    """Runs the trunk description with TensorFlow, op for op as slim built it.
 
-    def __init__(self, layers: Mapping[str, tuple[tf.Variable, tf.Variable]], prefix: str) -> None:
-        self.layers = layers
+    conv (no bias) -> FusedBatchNorm in inference mode (no gamma) -> ReLU: the same ops as the
+    original graph, so TensorFlow's graph optimizer fuses them the same way and the features come
+    out bit-identical to the original's (folding the batch norm into the conv weights by hand is
+    the same maths but rounds differently, and a deep random-weight net amplifies that to 1e-4).
+    """
+
+    def __init__(self, variables: Mapping[str, tf.Variable], prefix: str, epsilon: float) -> None:
+        self.variables = variables
         self.prefix = prefix
+        self.epsilon = epsilon
 
     def scoped(self, block: str) -> _TensorOps:
-        return _TensorOps(self.layers, f"{self.prefix}/{block}")
+        return _TensorOps(self.variables, f"{self.prefix}/{block}", self.epsilon)
 
     def conv(self, net, name, depth, kh, kw, stride=1, padding="SAME"):
-        kernel, bias = self.layers[f"{self.prefix}/{name}"]
-        net = tf.nn.conv2d(net, kernel, strides=stride, padding=padding)
-        return tf.nn.relu(tf.nn.bias_add(net, bias))
+        scope = f"{self.prefix}/{name}"
+        net = tf.nn.conv2d(net, self.variables[f"{scope}/weights"], strides=stride, padding=padding)
+        net, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            net,
+            scale=tf.ones([depth], tf.float32),  # scale=False in slim: no gamma
+            offset=self.variables[f"{scope}/BatchNorm/beta"],
+            mean=self.variables[f"{scope}/BatchNorm/moving_mean"],
+            variance=self.variables[f"{scope}/BatchNorm/moving_variance"],
+            epsilon=self.epsilon,
+            is_training=False,
+        )
+        return tf.nn.relu(net)
 
     def max_pool(self, net):
         return tf.nn.max_pool2d(net, ksize=3, strides=2, padding="VALID")
@@ -227,18 +243,11 @@ class ShowAndTellModel:
 
         self._encode: Callable[[tf.Tensor], tf.Tensor]
         if config.encoder == "inception_v3":
-            self._layers = {}
-            for name in expected:
-                if name.endswith("/weights") and name.startswith(INCEPTION_SCOPE):
-                    scope = name[: -len("/weights")]
-                    kernel, bias = fold_batch_norm(
-                        weights[name],
-                        weights[f"{scope}/BatchNorm/beta"],
-                        weights[f"{scope}/BatchNorm/moving_mean"],
-                        weights[f"{scope}/BatchNorm/moving_variance"],
-                        config.batch_norm_epsilon,
-                    )
-                    self._layers[scope] = (variable(scope, kernel), variable(scope, bias))
+            self._inception = {
+                name: variable(name.replace("/", "_"), weights[name])
+                for name in expected
+                if name.startswith(INCEPTION_SCOPE)
+            }
             self._encode = self._inception_v3_features
         else:
             self._convs = [
@@ -298,14 +307,15 @@ class ShowAndTellModel:
         embedding = tf.gather(self._seq_embedding, input_feed)  # [batch, embedding_size]
         c, h = tf.split(state_feed, 2, axis=1)
         c, h = self._lstm_cell(embedding, c, h)
-        logits = tf.matmul(h, self._logits_weights) + self._logits_biases  # [batch, vocab_size]
+        logits = tf.nn.bias_add(tf.matmul(h, self._logits_weights), self._logits_biases)
         return tf.nn.softmax(logits), tf.concat([c, h], axis=1)
 
     def _lstm_cell(self, x: tf.Tensor, c: tf.Tensor, h: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return lstm_cell(x, c, h, self._lstm_kernel, self._lstm_bias, self.config.forget_bias)
 
     def _inception_v3_features(self, images: tf.Tensor) -> tf.Tensor:
-        net = _inception_v3_trunk(_TensorOps(self._layers, INCEPTION_SCOPE), images)
+        ops = _TensorOps(self._inception, INCEPTION_SCOPE, self.config.batch_norm_epsilon)
+        net = _inception_v3_trunk(ops, images)
         # slim's "logits" scope of im2txt: average over the whole final map (8x8), VALID, flatten.
         pooled = tf.nn.avg_pool2d(net, ksize=net.shape[1:3], strides=1, padding="VALID")
         return tf.reshape(pooled, [-1, net.shape[3]])  # [batch, 2048]
@@ -320,7 +330,7 @@ def lstm_cell(x, c, h, kernel, bias, forget_bias: float = 1.0):
     x [batch, embedding_size], c and h [batch, num_lstm_units], kernel [embedding + units,
     4 * units] (rows for x first, then h), bias [4 * units] -> (c, h).
     """
-    z = tf.matmul(tf.concat([x, h], axis=1), kernel) + bias
+    z = tf.nn.bias_add(tf.matmul(tf.concat([x, h], axis=1), kernel), bias)
     i, j, f, o = tf.split(z, 4, axis=1)
     c = c * tf.sigmoid(f + forget_bias) + tf.sigmoid(i) * tf.tanh(j)
     h = tf.tanh(c) * tf.sigmoid(o)
@@ -334,17 +344,3 @@ def small_cnn_features(images, convs):
     for kernel, bias in convs:
         net = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(net, kernel, 2, "SAME"), bias))
     return tf.reshape(net, [-1, int(np.prod(net.shape[1:]))])  # [batch, h * w * channels]
-
-
-def fold_batch_norm(
-    kernel: np.ndarray, beta: np.ndarray, mean: np.ndarray, variance: np.ndarray, epsilon: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """conv -> inference batch norm (no gamma) as one conv with a bias.
-
-    BN(conv(x, W)) = (conv(x, W) - mean) / sqrt(var + eps) + beta
-                   = conv(x, W * s) + (beta - mean * s),   s = 1 / sqrt(var + eps) per channel.
-    """
-    scale = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
-    folded = (kernel.astype(np.float64) * scale).astype(np.float32)
-    bias = (beta.astype(np.float64) - mean.astype(np.float64) * scale).astype(np.float32)
-    return folded, bias
