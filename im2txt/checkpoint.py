@@ -8,6 +8,7 @@ file, or a folder holding one (with or without the ``checkpoint`` state file). O
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +77,7 @@ def describe_folder(folder: Path, limit: int = 6) -> str:
     return f"found {shown}{more}"
 
 
-def read_checkpoint(prefix: str | Path) -> tuple[ModelConfig, dict[str, np.ndarray]]:
+def read_checkpoint(prefix: str | Path) -> tuple[ModelConfig, Mapping[str, np.ndarray]]:
     """An original im2txt checkpoint -> (config inferred from its shapes, weights by model name)."""
     import tensorflow as tf
 
@@ -104,13 +105,30 @@ def read_checkpoint(prefix: str | Path) -> tuple[ModelConfig, dict[str, np.ndarr
         if wrong:
             problems.append(f"{len(wrong)} mis-shaped ({_some(wrong)})")
         raise ModelError(f"{prefix}: not an im2txt checkpoint: {'; '.join(problems)}")
-    weights = {}
-    for name in expected:
+    return config, CheckpointWeights(prefix, reader, {n: names[n] for n in expected})
+
+
+class CheckpointWeights(Mapping[str, np.ndarray]):
+    """Model weight name -> array, read from the checkpoint file only when asked for, so that
+    building the model never holds the whole checkpoint in memory next to its variables."""
+
+    def __init__(self, prefix: Path, reader, names: dict[str, str]) -> None:
+        self._prefix = prefix
+        self._reader = reader
+        self._names = names  # model weight name -> checkpoint tensor name
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        stored = self._names[name]
         try:
-            weights[name] = reader.get_tensor(names[name])
-        except Exception as e:
-            raise ModelError(f"{prefix}: cannot read {names[name]} ({_first_line(e)})") from None
-    return config, weights
+            return self._reader.get_tensor(stored)
+        except Exception as e:  # DataLossError on a truncated .data file
+            raise ModelError(f"{self._prefix}: cannot read {stored} ({_first_line(e)})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def unused_tensors(prefix: str | Path) -> list[str]:

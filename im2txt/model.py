@@ -227,43 +227,37 @@ class ShowAndTellModel:
     """The inference network; thread-safe to call once built (all state is in the arguments)."""
 
     def __init__(self, config: ModelConfig, weights: Mapping[str, np.ndarray]) -> None:
+        """Build from {original name: array}; each array is read once (weights may be lazy)."""
         self.config = config
         expected = weight_shapes(config)
         missing = sorted(set(expected) - set(weights))
-        wrong = sorted(
-            f"{n} {tuple(weights[n].shape)} != {expected[n]}"
-            for n in expected
-            if n in weights and tuple(weights[n].shape) != expected[n]
-        )
-        if missing or wrong:
-            raise ValueError(f"bad weights: missing {missing}, mis-shaped {wrong}")
-
-        def variable(name: str, value: np.ndarray) -> tf.Variable:
-            return tf.Variable(np.asarray(value, dtype=np.float32), trainable=False, name=name)
-
+        if missing:
+            raise ValueError(f"bad weights: missing {missing}")
+        # One variable per weight, made as each array is read, so that a lazy mapping (a
+        # checkpoint reader) never holds more than one array besides the variables.
+        self._variables: dict[str, tf.Variable] = {}
+        for name, shape in expected.items():
+            value = np.asarray(weights[name], dtype=np.float32)
+            if value.shape != shape:
+                raise ValueError(f"bad weights: {name} is {list(value.shape)}, not {list(shape)}")
+            self._variables[name] = tf.Variable(value, trainable=False, name=name.replace("/", "_"))
+            del value
+        v = self._variables
         self._encode: Callable[[tf.Tensor], tf.Tensor]
         if config.encoder == "inception_v3":
-            self._inception = {
-                name: variable(name.replace("/", "_"), weights[name])
-                for name in expected
-                if name.startswith(INCEPTION_SCOPE)
-            }
             self._encode = self._inception_v3_features
         else:
             self._convs = [
-                (
-                    variable(f"Conv{i}", weights[f"{SMALL_CNN_SCOPE}/Conv{i}/weights"]),
-                    variable(f"Conv{i}b", weights[f"{SMALL_CNN_SCOPE}/Conv{i}/biases"]),
-                )
+                (v[f"{SMALL_CNN_SCOPE}/Conv{i}/weights"], v[f"{SMALL_CNN_SCOPE}/Conv{i}/biases"])
                 for i in range(len(config.encoder_filters))
             ]
             self._encode = self._small_cnn_features
-        self._image_embedding = variable("image_embedding", weights["image_embedding/weights"])
-        self._seq_embedding = variable("seq_embedding", weights["seq_embedding/map"])
-        self._lstm_kernel = variable("lstm_kernel", weights[LSTM_KERNEL])
-        self._lstm_bias = variable("lstm_bias", weights[LSTM_BIAS])
-        self._logits_weights = variable("logits_weights", weights["logits/weights"])
-        self._logits_biases = variable("logits_biases", weights["logits/biases"])
+        self._image_embedding = v["image_embedding/weights"]
+        self._seq_embedding = v["seq_embedding/map"]
+        self._lstm_kernel = v[LSTM_KERNEL]
+        self._lstm_bias = v[LSTM_BIAS]
+        self._logits_weights = v["logits/weights"]
+        self._logits_biases = v["logits/biases"]
 
         units = config.num_lstm_units
         image_spec = tf.TensorSpec([None, config.image_height, config.image_width, 3], tf.float32)
@@ -314,7 +308,7 @@ class ShowAndTellModel:
         return lstm_cell(x, c, h, self._lstm_kernel, self._lstm_bias, self.config.forget_bias)
 
     def _inception_v3_features(self, images: tf.Tensor) -> tf.Tensor:
-        ops = _TensorOps(self._inception, INCEPTION_SCOPE, self.config.batch_norm_epsilon)
+        ops = _TensorOps(self._variables, INCEPTION_SCOPE, self.config.batch_norm_epsilon)
         net = _inception_v3_trunk(ops, images)
         # slim's "logits" scope of im2txt: average over the whole final map (8x8), VALID, flatten.
         pooled = tf.nn.avg_pool2d(net, ksize=net.shape[1:3], strides=1, padding="VALID")

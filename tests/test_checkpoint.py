@@ -108,7 +108,7 @@ def test_missing_vocabulary_and_corrupt_data(tmp_path, zero_weights):
     data = tmp_path / "model.ckpt-2000000.data-00000-of-00001"
     data.write_bytes(data.read_bytes()[:1_000_000])  # an interrupted download
     with pytest.raises(ModelError, match=r"model\.ckpt-2000000: cannot read"):
-        read_checkpoint(prefix)
+        load_captioner(prefix, vocab=COCO_VOCAB)
 
 
 def test_folder_without_a_checkpoint_says_what_it_found(tmp_path):
