@@ -1,22 +1,31 @@
-"""Streamlit glue shared by the pages: the one cached model loader and the model sidebar.
+"""Streamlit glue shared by the pages: the one cached model loader, shared widgets and renderers.
 
 The only module that imports both streamlit and im2txt; pages call into it and into im2txt.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from im2txt import discovery
-from im2txt.captioner import Captioner, load_captioner
+from im2txt.captioner import Caption, Captioner, ImageCaptions, load_captioner
+from im2txt.cli import IMAGE_SUFFIXES
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 
 DEFAULTS = DecodeConfig()
+SAMPLES = Path(__file__).resolve().parent / "sample_images"
+IMAGE_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
 COCO_HELP = (
     "To caption real photos, put an original im2txt COCO checkpoint "
     "(`model.ckpt-2000000.index`, `.data-00000-of-00001` and `word_counts.txt`) in `model/coco/` "
@@ -24,20 +33,22 @@ COCO_HELP = (
 )
 
 
-@st.cache_resource(show_spinner="Loading the captioning model…")
-def _load(path: str | None) -> Captioner:
+# --- the model -----------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the captioning model…", max_entries=2)
+def load_model(path: str) -> Captioner:
+    """One Captioner per model path for the whole server: every page and session shares it
+    (it is thread-safe and never mutated). A new model in model/ has a new path: a new entry."""
     captioner = load_captioner(path)
     captioner.warm_up()
     return captioner
 
 
 def get_captioner() -> Captioner | None:
-    """The default model, loaded once per server process and shared by all sessions.
-
-    Shows one error line and returns None if no model can be loaded.
-    """
+    """The default model (see discovery). Shows one error line and returns None if none loads."""
     try:
-        return _load(None)
+        return load_model(str(discovery.default_model().path))
     except Im2txtError as e:
         st.error(f"No model could be loaded: {e}")
         return None
@@ -55,6 +66,146 @@ def model_sidebar() -> None:
         st.markdown(f"**{found.label}**  \n`{_relative(found.path)}`")
         if found.kind == "demo":
             st.info("The demo model knows only generated shapes, not photos. " + COCO_HELP)
+
+
+def model_caption(captioner: Captioner) -> None:
+    info = captioner.info
+    st.caption(f"Model: **{info.name}** · {info.vocab_size:,} words · {info.parameters:,} weights")
+
+
+# --- shared widgets ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    beam_size: int
+    max_length: int
+    length_normalization: float
+    shown: int
+
+
+def decode_controls(max_length: bool = True) -> DecodeSettings:
+    """Beam-search settings in the sidebar, defaulting to the engine's (DecodeConfig)."""
+    with st.sidebar:
+        st.subheader("Captioning")
+        beam_size = st.slider(
+            "Beam size", 1, 10, DEFAULTS.beam_size, key="beam_size",
+            help="Captions kept at each step of the search (the original used 3).",
+        )  # fmt: skip
+        shown = st.slider("Captions to show", 1, beam_size, beam_size, key="shown")
+        length = DEFAULTS.max_caption_length
+        normalization = DEFAULTS.length_normalization_factor
+        if max_length:
+            length = st.slider("Maximum caption length", 2, 40, length, key="max_length",
+                               help="In tokens, counting the start and end markers.")  # fmt: skip
+            normalization = st.slider(
+                "Length normalization", 0.0, 2.0, normalization, 0.1, key="length_normalization",
+                help="0 ranks captions by probability (favours short ones); higher values "
+                "divide the log-probability by length ** value.",
+            )  # fmt: skip
+    return DecodeSettings(beam_size, length, normalization, shown)
+
+
+def upload_limit_mb() -> int:
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def sample_files(suffixes: set[str]) -> list[Path]:
+    if not SAMPLES.is_dir():
+        return []
+    return sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in suffixes)
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptionRun:
+    results: tuple[ImageCaptions, ...]
+    seconds: float
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def caption_images(
+    files: tuple[tuple[str, bytes], ...], settings: DecodeSettings, model_path: str
+) -> CaptionRun:
+    """Caption uploaded files in one batched call; cached per file contents, settings and model."""
+    captioner = load_model(model_path)
+    started = time.perf_counter()
+    results = captioner.caption_each(
+        [data for _, data in files],
+        names=[name for name, _ in files],
+        beam_size=settings.beam_size,
+        max_length=settings.max_length,
+        length_normalization=settings.length_normalization,
+    )
+    return CaptionRun(tuple(results), time.perf_counter() - started)
+
+
+def word_colour(probability: float) -> str:
+    if probability >= 0.5:
+        return "green"
+    if probability >= 0.15:
+        return "orange"
+    return "red"
+
+
+def render_words(caption: Caption) -> None:
+    """The caption word by word, coloured by each word's probability."""
+    words = [
+        f":{word_colour(p)}-background[{_escape(word)}&nbsp;{p:.0%}]"
+        for word, p in zip(caption.words, caption.word_probabilities, strict=True)
+    ]
+    st.markdown(" ".join(words) or "*(empty caption)*")
+
+
+def render_captions(result: ImageCaptions, shown: int) -> None:
+    """Top captions of one image: the best word by word, a table and a bar chart."""
+    captions = result.captions[:shown]
+    st.markdown(f"**{_escape(captions[0].text)}**")
+    render_words(captions[0])
+    rows = [{"caption": c.text, "probability": 100 * c.probability} for c in captions]
+    top = max(row["probability"] for row in rows) or 1.0
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "caption": st.column_config.TextColumn("Caption", width="large"),
+            "probability": st.column_config.ProgressColumn(
+                "Probability", format="%.4f%%", min_value=0.0, max_value=top
+            ),
+        },
+    )
+    with st.expander("Chart"):
+        st.bar_chart(
+            {"caption": [f"{i + 1}. {c.text}" for i, c in enumerate(captions)],
+             "probability (%)": [100 * c.probability for c in captions]},
+            x="caption", y="probability (%)", horizontal=True,
+        )  # fmt: skip
+
+
+def results_json(results: tuple[ImageCaptions, ...]) -> str:
+    return json.dumps([r.to_dict() for r in results], indent=2)
+
+
+def results_csv(results: tuple[ImageCaptions, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["image", "rank", "caption", "probability", "log_probability", "error"])
+    for result in results:
+        if result.error:
+            writer.writerow([result.name, "", "", "", "", result.error])
+        for rank, c in enumerate(result.captions, start=1):
+            writer.writerow([result.name, rank, c.text, c.probability, c.log_probability, ""])
+    return buffer.getvalue()
+
+
+def _escape(text: str) -> str:
+    """Keep Markdown from interpreting caption text ([, ], *, _, ... in rare vocabularies)."""
+    for char in "\\`*_{}[]()#+-.!|:<>$~":
+        text = text.replace(char, "\\" + char)
+    return text
 
 
 def _relative(path) -> str:

@@ -63,6 +63,16 @@ class ImageCaptions:
     captions: tuple[Caption, ...] = ()
     error: str | None = None
 
+    def to_dict(self) -> dict:
+        """The JSON shape shared by the CLI's --json and the app's download."""
+        if self.error is not None:
+            return {"image": self.name, "error": self.error}
+        captions = [
+            {"text": c.text, "probability": c.probability, "log_probability": c.log_probability}
+            for c in self.captions
+        ]
+        return {"image": self.name, "captions": captions}
+
 
 class Captioner:
     """A loaded model with its vocabulary. Safe to share between threads and sessions."""
@@ -216,10 +226,12 @@ def load_captioner(path: str | Path | None = None, vocab: str | Path | None = No
     if path.is_dir() and bundle.is_bundle(path):
         config, weights, info = bundle.read_bundle(path)
         vocab_path = Path(vocab) if vocab else path / bundle.VOCAB_FILE
+        source = path
     else:
         prefix = checkpoint.checkpoint_prefix(path)
         config, weights = checkpoint.read_checkpoint(prefix)
         vocab_path = Path(vocab) if vocab else _vocab_beside(prefix)
+        source = prefix
         info = ModelInfo(
             name=f"im2txt COCO checkpoint {prefix.name}",
             kind="coco",
@@ -233,7 +245,12 @@ def load_captioner(path: str | Path | None = None, vocab: str | Path | None = No
             f"{vocab_path}: vocabulary has {len(vocabulary)} words (with <UNK>) but the model's "
             f"softmax has {config.vocab_size}: this vocabulary does not belong to this model"
         )
-    info = replace(info, vocab_size=len(vocabulary), parameters=count_parameters(config))
+    info = replace(
+        info,
+        vocab_size=len(vocabulary),
+        parameters=count_parameters(config),
+        source=str(source),
+    )
     try:
         model = ShowAndTellModel(config, weights)
     except ValueError as e:

@@ -141,20 +141,7 @@ def _run_caption(args: argparse.Namespace) -> int:
         progress=_stderr_progress("Captioning") if len(files) > captioner.batch_size else None,
     )
     if args.json:
-        out = []
-        for result in results:
-            if result.error:
-                out.append({"image": result.name, "error": result.error})
-            else:
-                captions = [
-                    {
-                        "text": c.text,
-                        "probability": c.probability,
-                        "log_probability": c.log_probability,
-                    }
-                    for c in result.captions
-                ]
-                out.append({"image": result.name, "captions": captions})
+        out = [result.to_dict() for result in results]
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:

@@ -92,3 +92,5 @@ class ModelInfo:
     dtype: str = "float32"
     # A sentence or two on what the model knows and does not.
     description: str = ""
+    # Where it was loaded from: the bundle folder or the checkpoint prefix.
+    source: str = ""

@@ -1,0 +1,114 @@
+"""Image page (AppTest): uploads, a bad file, samples, settings, downloads; the model is a tiny
+random bundle standing in for the demo model, so results are checked against the library."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+from im2txt import load_captioner
+from tiny_model import write_tiny_bundle
+
+
+def png(seed: int, size=(48, 40)) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (*size[::-1], 3), np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def model_dir(tmp_path, monkeypatch):
+    write_tiny_bundle(tmp_path / "demo", kind="demo")
+    monkeypatch.setenv("IM2TXT_MODEL_DIR", str(tmp_path))
+    monkeypatch.chdir(REPO)
+    return tmp_path
+
+
+def open_page(model_dir) -> AppTest:
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    app.run()
+    app.switch_page("pages/image.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def expanded_text(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def test_page_invites_input_and_states_the_upload_limit(model_dir):
+    app = open_page(model_dir)
+    assert app.title[0].value == "Caption images"
+    assert "up to 200 MB each" in app.get("file_uploader")[0].label
+    assert any("Upload photos" in i.value for i in app.info)
+    assert any("tiny test model" in c.value for c in app.caption)
+
+
+def test_uploads_are_captioned_like_the_library(model_dir):
+    app = open_page(model_dir)
+    files = [("one.png", png(1), "image/png"), ("two.png", png(2), "image/png")]
+    app.get("file_uploader")[0].set_value(files)
+    app.run()
+    assert not app.exception and not app.error
+    expected = load_captioner(model_dir / "demo").caption_many([png(1), png(2)])
+    tables = [df.value for df in app.dataframe]
+    assert len(tables) == 2
+    for table, captions in zip(tables, expected, strict=True):
+        assert list(table["caption"]) == [c.text for c in captions]
+        np.testing.assert_allclose(
+            table["probability"], [100 * c.probability for c in captions], rtol=1e-4
+        )
+    assert any("Captioned 2 image(s)" in c.value for c in app.caption)
+    # Downloads: JSON in the CLI's shape, CSV with one row per caption.
+    buttons = {b.label: b for b in app.get("download_button")}
+    assert set(buttons) == {"Download JSON", "Download CSV"}
+
+
+def test_a_bad_file_is_one_error_and_the_others_still_work(model_dir):
+    app = open_page(model_dir)
+    files = [
+        ("broken.jpg", b"this is text named .jpg", "image/jpeg"),
+        ("good.png", png(3), "image/png"),
+    ]
+    app.get("file_uploader")[0].set_value(files)
+    app.run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["broken.jpg: not an image (unrecognised file format)"]
+    assert len(app.dataframe) == 1
+
+
+def test_settings_change_the_search(model_dir):
+    app = open_page(model_dir)
+    app.get("file_uploader")[0].set_value(("x.png", png(4), "image/png"))
+    app.run()
+    assert len(app.dataframe[0].value) == 3  # default beam size 3
+    app.slider(key="beam_size").set_value(5)
+    app.run()
+    assert app.slider(key="shown").value == 5
+    expected = load_captioner(model_dir / "demo").caption(png(4), beam_size=5)
+    assert list(app.dataframe[0].value["caption"]) == [c.text for c in expected]
+    app.slider(key="shown").set_value(2)
+    app.run()
+    assert len(app.dataframe[0].value) == 2
+
+
+def test_results_export(model_dir):
+    import ui
+
+    captioner = load_captioner(model_dir / "demo")
+    results = tuple(captioner.caption_each([png(5), b"junk"], names=["a.png", "b.jpg"]))
+    data = json.loads(ui.results_json(results))
+    assert data[0]["image"] == "a.png" and len(data[0]["captions"]) == 3
+    assert data[1] == {"image": "b.jpg", "error": "b.jpg: not an image (unrecognised file format)"}
+    rows = list(csv.DictReader(io.StringIO(ui.results_csv(results))))
+    assert [r["rank"] for r in rows] == ["1", "2", "3", ""]
+    assert float(rows[0]["probability"]) == pytest.approx(results[0].captions[0].probability)
