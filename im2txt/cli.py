@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_caption(commands)
+    _add_video(commands)
     return parser
 
 
@@ -156,6 +157,101 @@ def _run_caption(args: argparse.Namespace) -> int:
     return 1 if any(result.error for result in results) else 0
 
 
+# --- video ---------------------------------------------------------------------------------------
+
+
+def _add_video(commands) -> None:
+    from im2txt.video import DEFAULT_EVERY, MAX_DURATION
+
+    parser = commands.add_parser(
+        "video",
+        help="caption a video clip and render it with the captions",
+        description="Caption the frame shown every SECONDS of a clip, merge equal captions into "
+        "timed segments, print them, and write the clip with the captions drawn on it "
+        "(H.264 MP4 with the original audio) and optional subtitle files.",
+    )
+    parser.add_argument("input", metavar="INPUT", help="video file (mp4, mov, mkv, webm, avi, ...)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUTPUT.mp4",
+        help="captioned clip to write (default: INPUT's name + _captioned.mp4, beside it)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--every", type=_positive_float, default=DEFAULT_EVERY, metavar="SECONDS",
+        help=f"seconds between captioned frames (default {DEFAULT_EVERY:g})",
+    )  # fmt: skip
+    add_model_arguments(parser)
+    add_decode_arguments(parser, max_length=False)
+    parser.add_argument("--srt", metavar="FILE", help="also write the segments as SubRip subtitles")
+    parser.add_argument("--vtt", metavar="FILE", help="also write the segments as WebVTT subtitles")
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write segments and every sample's captions as JSON"
+    )
+    parser.add_argument(
+        "--max-duration", type=_non_negative_float, default=MAX_DURATION, metavar="SECONDS",
+        help=f"refuse longer clips (default {MAX_DURATION:g}; 0: no limit)",
+    )  # fmt: skip
+    parser.set_defaults(run=_run_video)
+
+
+def _run_video(args: argparse.Namespace) -> int:
+    from im2txt.ffmpeg import probe
+    from im2txt.video import default_output, make_captioned_video
+
+    for path in (args.srt, args.vtt, args.json):
+        if path and not Path(path).resolve().parent.is_dir():
+            print(f"error: {path}: its folder does not exist", file=sys.stderr)
+            return 1
+    info = probe(args.input)  # a bad file fails here, before the model loads
+    audio = f"audio {info.audio_codec}" if info.has_audio else "no audio"
+    print(f"Video: {info.path}, {info.duration:.1f} s, {info.width}x{info.height}, "
+          f"{info.fps:.3f} fps, {audio}", file=sys.stderr)  # fmt: skip
+    captioner = load_model_for(args)
+    output = Path(args.output) if args.output else default_output(args.input)
+    result = make_captioned_video(
+        captioner,
+        info,
+        output,
+        every=args.every,
+        beam_size=args.beam_size,
+        max_duration=args.max_duration or None,
+        progress=_stage_progress(),
+    )
+    for segment in result.captions.segments:
+        print(f"[{_clock(segment.start)} - {_clock(segment.end)}] {segment.text} "
+              f"(p={segment.probability:f})")  # fmt: skip
+    print(f"Wrote {result.output}", file=sys.stderr)
+    for path, text in ((args.srt, result.srt), (args.vtt, result.vtt), (args.json, result.json)):
+        if path:
+            try:
+                Path(path).write_text(text, encoding="utf-8")
+            except OSError as e:
+                print(f"error: {path}: cannot write ({e.strerror})", file=sys.stderr)
+                return 1
+            print(f"Wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _stage_progress():
+    """A progress bar on stderr per stage of the video work ("Captioning", "Rendering")."""
+    bars = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            bars[stage] = _stderr_progress(stage.capitalize())
+        bars[stage](done, total)
+
+    return report
+
+
+def _clock(seconds: float) -> str:
+    """mm:ss.s, or h:mm:ss.s from an hour on."""
+    tenths = round(seconds * 10)
+    minutes, tenths = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    clock = f"{minutes:02d}:{tenths // 10:02d}.{tenths % 10}"
+    return f"{hours}:{clock}" if hours else clock
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -181,4 +277,11 @@ def _non_negative_float(text: str) -> float:
     value = float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value

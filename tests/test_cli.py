@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -124,3 +125,43 @@ def test_image_bytes_in_json_keep_order_with_many_images(capsys, tiny, tmp_path)
     assert status == 0
     names = [r["image"] for r in json.loads(out)]
     assert names == [str(folder / f"{i:02d}.png") for i in range(40)]
+
+
+def test_video_writes_the_clip_subtitles_and_prints_segments(capsys, tiny, tmp_path):
+    from im2txt.ffmpeg import ffmpeg_exe, probe
+
+    clip = tmp_path / "clip.mp4"
+    source = "testsrc2=size=160x120:rate=25:duration=2"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", source,
+         "-f", "lavfi", "-i", "sine=duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", str(clip)],
+        check=True,
+    )  # fmt: skip
+    status, out, err = run(
+        capsys, "video", clip, "--model", tiny, "--every", "0.5", "--beam-size", "2",
+        "--srt", tmp_path / "c.srt", "--vtt", tmp_path / "c.vtt", "--json", tmp_path / "c.json",
+    )  # fmt: skip
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines and all(
+        re.fullmatch(r"\[\d\d:\d\d\.\d - \d\d:\d\d\.\d\] .* \(p=\d\.\d{6}\)", line)
+        for line in lines
+    )
+    assert lines[0].startswith("[00:00.0 - ")
+    output = tmp_path / "clip_captioned.mp4"  # the default: beside the input
+    info = probe(output)
+    assert info.video_codec == "h264" and info.has_audio
+    assert f"Wrote {output}" in err and "Rendering [" in err
+    assert (tmp_path / "c.vtt").read_text().startswith("WEBVTT\n")
+    assert json.loads((tmp_path / "c.json").read_text())["every"] == 0.5
+    assert (tmp_path / "c.srt").read_text() == "" or " --> " in (tmp_path / "c.srt").read_text()
+
+
+def test_video_bad_input_is_one_line(capsys, tiny, tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    status, out, err = run(capsys, "video", bad, "--model", tiny, "-o", tmp_path / "out.mp4")
+    assert status == 1 and out == ""
+    assert err == f"error: {bad}: not a video file (ffmpeg cannot read it)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4"]
