@@ -37,12 +37,13 @@ import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
 from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
@@ -94,6 +95,8 @@ class Sample:
 
     time: float
     captions: tuple[Caption, ...]
+    # The frame, shrunk to caption_video's thumbnail_width (RGB uint8), when asked for.
+    thumbnail: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def best(self) -> Caption:
@@ -201,8 +204,11 @@ def caption_video(
     length_normalization: float = _DEFAULTS.length_normalization_factor,
     max_duration: float | None = MAX_DURATION,
     progress: Progress | None = None,
+    thumbnail_width: int | None = None,
 ) -> VideoCaptions:
     """Caption the frames shown every `every` seconds, in batches, and merge them into segments.
+
+    With thumbnail_width, each Sample keeps its frame shrunk to that width (for timelines).
 
     Raises VideoError for a clip that cannot be used or is longer than max_duration seconds
     (None: no limit).
@@ -222,7 +228,10 @@ def caption_video(
             max_length=max_length,
             length_normalization=length_normalization,
         )
-        samples.extend(Sample(f.time, tuple(c)) for f, c in zip(pending, found, strict=True))
+        samples.extend(
+            Sample(f.time, tuple(c), _thumbnail(f.pixels, thumbnail_width))
+            for f, c in zip(pending, found, strict=True)
+        )
         pending.clear()
         if progress:
             done = len(samples)
@@ -327,6 +336,7 @@ def make_captioned_video(
     length_normalization: float = _DEFAULTS.length_normalization_factor,
     max_duration: float | None = MAX_DURATION,
     progress: Progress | None = None,
+    thumbnail_width: int | None = None,
 ) -> CaptionedVideo:
     """Caption a clip and render it: caption_video, then render_video to `output`.
 
@@ -343,6 +353,7 @@ def make_captioned_video(
         length_normalization=length_normalization,
         max_duration=max_duration,
         progress=progress,
+        thumbnail_width=thumbnail_width,
     )
     render_video(captions.info, captions.segments, output, progress, max_duration=max_duration)
     return CaptionedVideo(captions, output)
@@ -427,3 +438,11 @@ def _sample_batch_size(captioner: Captioner, info: VideoInfo) -> int:
 def _minutes(seconds: float) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def _thumbnail(pixels: np.ndarray, width: int | None) -> np.ndarray | None:
+    if not width:
+        return None
+    image = Image.fromarray(pixels)
+    height = max(1, round(image.height * width / image.width))
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))

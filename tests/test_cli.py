@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clips import pattern_clip
 from conftest import REPO
 from im2txt import cli, load_captioner
 from tiny_model import write_tiny_bundle
@@ -128,16 +129,9 @@ def test_image_bytes_in_json_keep_order_with_many_images(capsys, tiny, tmp_path)
 
 
 def test_video_writes_the_clip_subtitles_and_prints_segments(capsys, tiny, tmp_path):
-    from im2txt.ffmpeg import ffmpeg_exe, probe
+    from im2txt.ffmpeg import probe
 
-    clip = tmp_path / "clip.mp4"
-    source = "testsrc2=size=160x120:rate=25:duration=2"
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", source,
-         "-f", "lavfi", "-i", "sine=duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", str(clip)],
-        check=True,
-    )  # fmt: skip
+    clip = pattern_clip(tmp_path / "clip.mp4")
     status, out, err = run(
         capsys, "video", clip, "--model", tiny, "--every", "0.5", "--beam-size", "2",
         "--srt", tmp_path / "c.srt", "--vtt", tmp_path / "c.vtt", "--json", tmp_path / "c.json",

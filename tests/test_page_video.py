@@ -1,0 +1,78 @@
+"""Video page (AppTest): upload or sample, the Caption button, segments, downloads, errors,
+and finished work kept across reruns. The model is a tiny random bundle."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui
+from clips import pattern_clip
+from conftest import REPO
+from tiny_model import write_tiny_bundle
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> bytes:
+    path = pattern_clip(tmp_path_factory.mktemp("clips") / "clip.mp4", seconds=3)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def page(tmp_path, monkeypatch) -> AppTest:
+    write_tiny_bundle(tmp_path / "demo", kind="demo")
+    monkeypatch.setenv("IM2TXT_MODEL_DIR", str(tmp_path))
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    app.run()
+    app.switch_page("pages/video.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def caption_button(app: AppTest):
+    (button,) = [b for b in app.button if "Caption" in b.label]
+    return button
+
+
+def test_limits_are_stated(page):
+    label = page.get("file_uploader")[0].label
+    assert "up to 200 MB and 10 minutes" in label
+
+
+def test_upload_caption_segments_and_downloads(page, clip, monkeypatch):
+    calls = []
+    real = ui.make_captioned_video
+    monkeypatch.setattr(
+        ui, "make_captioned_video", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    page.get("file_uploader")[0].set_value(("clip.mp4", clip, "video/mp4"))
+    page.run()
+    caption_button(page).click()
+    page.run()
+    assert not page.exception and not page.error
+    assert len(calls) == 1
+    (timeline,) = page.dataframe
+    assert list(timeline.value.columns) == ["frame", "time", "caption", "probability"]
+    assert len(timeline.value) >= 1 and timeline.value["time"][0].startswith("0:00.0 – ")
+    labels = sorted(b.label for b in page.get("download_button"))
+    assert labels == ["Download JSON", "Download MP4", "Download SRT", "Download VTT"]
+    # Changing a widget reruns the page but shows the stored result without redoing the work.
+    page.slider(key="shown").set_value(1)
+    page.run()
+    assert len(calls) == 1 and len(page.dataframe) == 1
+
+
+def test_a_bad_clip_is_one_error_and_the_page_keeps_working(page, clip):
+    page.get("file_uploader")[0].set_value(("notes.mp4", b"not a video at all", "video/mp4"))
+    page.run()
+    caption_button(page).click()
+    page.run()
+    assert not page.exception
+    assert [e.value for e in page.error] == ["notes.mp4: not a video file (ffmpeg cannot read it)"]
+    page.get("file_uploader")[0].set_value(("clip.mp4", clip, "video/mp4"))
+    page.run()
+    caption_button(page).click()
+    page.run()
+    assert not page.error and len(page.dataframe) == 1
