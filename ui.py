@@ -168,7 +168,7 @@ def render_words(caption: Caption) -> None:
 def render_captions(result: ImageCaptions, shown: int) -> None:
     """Top captions of one image: the best word by word, a table and a bar chart."""
     captions = result.captions[:shown]
-    st.markdown(f"**{_escape(captions[0].text)}**")
+    st.markdown(f"**{_escape(captions[0].text) or '(empty caption)'}**")
     render_words(captions[0])
     rows = [{"caption": c.text, "probability": 100 * c.probability} for c in captions]
     top = max(row["probability"] for row in rows) or 1.0

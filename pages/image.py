@@ -36,7 +36,7 @@ st.caption(
 
 columns = st.columns(min(3, len(files)))
 for i, ((name, data), result) in enumerate(zip(files, run.results, strict=True)):
-    with columns[i % len(columns)], st.container(border=True):
+    with columns[i % len(columns)], st.container(border=True, key=f"result-{i}"):
         if result.error:
             st.error(result.error)
             continue
