@@ -1,21 +1,27 @@
 """The project's own model folder: config.json + weights.npz + word_counts.txt (+ README.md).
 
-Loads faster than a TF1 checkpoint (one numpy archive, no TensorFlow reader) and can store the
-weights as float16, which puts the COCO model under GitHub's 100 MB file limit.
+One numpy archive, read without TensorFlow's checkpoint reader, as fast as a TF1 checkpoint and
+with a lower peak memory (bench/bench_load.py); float16 weights put the COCO model under GitHub's
+100 MB file limit.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import tempfile
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from im2txt import checkpoint
 from im2txt.config import ModelConfig, ModelInfo
 from im2txt.errors import ModelError
+from im2txt.vocabulary import Vocabulary
 
 FORMAT = "im2txt-bundle"
 VERSION = 1
@@ -29,19 +35,52 @@ def is_bundle(folder: str | Path) -> bool:
     return (Path(folder) / CONFIG_FILE).is_file()
 
 
-def read_bundle(folder: str | Path) -> tuple[ModelConfig, dict[str, np.ndarray], ModelInfo]:
-    """(config, float32 weights by name, info) of a bundle folder; ModelError on any problem."""
+def read_bundle(folder: str | Path) -> tuple[ModelConfig, Mapping[str, np.ndarray], ModelInfo]:
+    """(config, float32 weights by name, info) of a bundle folder; ModelError on any problem.
+
+    The weights are read lazily, one array per access (see BundleWeights).
+    """
     folder = Path(folder)
     config, info = read_bundle_meta(folder)
     weights_path = folder / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ModelError(f"{folder}: {WEIGHTS_FILE} is missing")
+    if not zipfile.is_zipfile(weights_path):  # np.load would try it as a pickle
+        raise ModelError(f"{weights_path}: cannot read weights (not a complete .npz archive)")
     try:
-        with np.load(weights_path, allow_pickle=False) as archive:
-            weights = {name: archive[name].astype(np.float32, copy=False) for name in archive.files}
-    except FileNotFoundError:
-        raise ModelError(f"{folder}: {WEIGHTS_FILE} is missing") from None
+        archive = np.load(weights_path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise ModelError(f"{weights_path}: cannot read weights ({e})") from None
-    return config, weights, info
+    return config, BundleWeights(weights_path, archive), info
+
+
+class BundleWeights(Mapping[str, np.ndarray]):
+    """Weight name -> float32 array, read from weights.npz only when asked for (float16 widened
+    then), so that building the model never holds the whole file in memory next to its variables.
+    Each read is checked against the archive's CRC-32, so a damaged file fails here, by name."""
+
+    def __init__(self, path: Path, archive: np.lib.npyio.NpzFile) -> None:
+        self._path = path
+        self._archive = archive
+        self._names = frozenset(archive.files)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        try:
+            value = self._archive[name]
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            raise ModelError(f"{self._path}: cannot read {name} ({e})") from None
+        return value.astype(np.float32, copy=False)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._archive.files)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def close(self) -> None:
+        self._archive.close()
 
 
 def read_bundle_meta(folder: str | Path) -> tuple[ModelConfig, ModelInfo]:
@@ -56,8 +95,11 @@ def read_bundle_meta(folder: str | Path) -> tuple[ModelConfig, ModelInfo]:
         raise ModelError(f"{path}: cannot read ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f'{path}: not an {FORMAT} config ("format" is {meta.get("format")!r})')
-    if meta.get("version", 0) > VERSION:
-        raise ModelError(f"{path}: made by a newer im2txt (format version {meta['version']})")
+    version = meta.get("version", 0)
+    if not isinstance(version, int):
+        raise ModelError(f"{path}: bad format version {version!r}")
+    if version > VERSION:
+        raise ModelError(f"{path}: made by a newer im2txt (format version {version})")
     try:
         config = ModelConfig.from_dict(meta["model"])
         info = ModelInfo(
@@ -76,18 +118,27 @@ def read_bundle_meta(folder: str | Path) -> tuple[ModelConfig, ModelInfo]:
 def write_bundle(
     folder: str | Path,
     config: ModelConfig,
-    weights: dict[str, np.ndarray],
+    weights: Mapping[str, np.ndarray],
     vocab_file: str | Path,
     info: ModelInfo,
     dtype: str = "float32",
 ) -> None:
-    """Write a bundle folder (created if needed; existing bundle files are replaced)."""
+    """Write a bundle folder (created if needed; existing bundle files are replaced).
+
+    Weights are cast and written one at a time, so a lazy mapping is never read whole. A float16
+    bundle refuses weights beyond float16's range (+-65504) rather than storing infinities.
+    """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    arrays = {name: np.asarray(value).astype(dtype) for name, value in weights.items()}
-    np.savez(folder / WEIGHTS_FILE, **arrays)
+    # What np.savez writes (one .npy per weight in an uncompressed zip), an array at a time.
+    with zipfile.ZipFile(folder / WEIGHTS_FILE, "w", zipfile.ZIP_STORED, allowZip64=True) as out:
+        for name, value in weights.items():
+            array = _cast(name, np.asarray(value), dtype)
+            with out.open(f"{name}.npy", "w", force_zip64=True) as file:
+                np.lib.format.write_array(file, array, allow_pickle=False)
+            del array
     if Path(vocab_file).resolve() != (folder / VOCAB_FILE).resolve():
         shutil.copyfile(vocab_file, folder / VOCAB_FILE)
     info = replace(info, dtype=dtype)
@@ -102,3 +153,120 @@ def write_bundle(
         "model": config.to_dict(),
     }
     (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def _cast(name: str, value: np.ndarray, dtype: str) -> np.ndarray:
+    with np.errstate(over="ignore"):  # overflow is reported below, by name
+        cast = value.astype(dtype)
+    if dtype == "float16":
+        overflow = np.isinf(cast) & ~np.isinf(value)
+        if overflow.any():
+            largest = float(np.abs(value[overflow]).max())
+            raise ModelError(
+                f"{name}: holds {largest:g}, beyond float16's range (+-65504); "
+                "keep this model in float32"
+            )
+    return cast
+
+
+def convert_model(
+    src: str | Path, dst: str | Path, dtype: str = "float32", vocab: str | Path | None = None
+) -> ModelInfo:
+    """Any loadable model (an original checkpoint, or a bundle) -> a new bundle folder `dst`.
+
+    `dst` must not exist or be an empty folder. The bundle is written beside it and renamed into
+    place, so `dst` appears complete or not at all. `vocab` overrides the word_counts.txt found
+    beside the source. Returns the written bundle's info.
+    """
+    from im2txt.model import count_parameters, weight_shapes
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and not (dst.is_dir() and not any(dst.iterdir())):
+        raise ModelError(f"{dst}: already exists and is not empty; convert into a new folder")
+    if src.is_dir() and is_bundle(src):
+        config, weights, info = read_bundle(src)
+        vocab_path = Path(vocab) if vocab else src / VOCAB_FILE
+        info = replace(info, name=_with_dtype(info.name, dtype))
+    else:
+        prefix = checkpoint.checkpoint_prefix(src)
+        config, weights = checkpoint.read_checkpoint(prefix)
+        vocab_path = Path(vocab) if vocab else _vocab_beside(prefix)
+        info = ModelInfo(
+            name=f"im2txt COCO ({prefix.name}, {dtype})",
+            kind="coco",
+            origin=str(prefix),
+            vocab_size=0,
+            description=f"The original Show and Tell model, converted from the TF1 checkpoint "
+            f"{prefix.name}; weights stored as {dtype}.",
+        )
+    vocabulary = Vocabulary.from_file(vocab_path)
+    if len(vocabulary) > config.vocab_size:
+        raise ModelError(
+            f"{vocab_path}: vocabulary has {len(vocabulary)} words (with <UNK>) but the model's "
+            f"softmax has {config.vocab_size}: this vocabulary does not belong to this model"
+        )
+    expected = weight_shapes(config)
+    missing = sorted(set(expected) - set(weights))
+    if missing:
+        raise ModelError(f"{src}: {len(missing)} weights missing ({', '.join(missing[:4])})")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    # A hidden staging folder beside dst (same filesystem: the last step is a rename). The bundle
+    # is one level inside it, so model discovery never mistakes a half-written one for a model.
+    staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}-convert-", dir=dst.parent))
+    try:
+        written = staging / "bundle"
+        write_bundle(written, config, _Selected(src, weights, expected), vocab_path, info, dtype)
+        if dst.exists():
+            dst.rmdir()  # empty, checked above
+        written.rename(dst)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return replace(
+        info, dtype=dtype, vocab_size=len(vocabulary), parameters=count_parameters(config)
+    )
+
+
+class _Selected(Mapping[str, np.ndarray]):
+    """The model's weights of a (lazy) mapping, in the model's order, shape-checked on access."""
+
+    def __init__(
+        self, source: Path, weights: Mapping[str, np.ndarray], shapes: dict[str, tuple[int, ...]]
+    ) -> None:
+        self._source = source
+        self._weights = weights
+        self._shapes = shapes
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        value = self._weights[name]
+        if value.shape != self._shapes[name]:
+            shape, expected = list(value.shape), list(self._shapes[name])
+            raise ModelError(f"{self._source}: {name} is {shape}, expected {expected}")
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._shapes)
+
+    def __len__(self) -> int:
+        return len(self._shapes)
+
+
+def _with_dtype(name: str, dtype: str) -> str:
+    """The name with its dtype: "im2txt COCO (model.ckpt-2000000, float32)" -> "..., float16)"."""
+    match = re.fullmatch(r"(.*[(,] ?)(float16|float32)\)", name)
+    if match:
+        return f"{match.group(1)}{dtype})"
+    return f"{name[:-1]}, {dtype})" if name.endswith(")") else f"{name} ({dtype})"
+
+
+def _vocab_beside(prefix: Path) -> Path:
+    """The checkpoint's word_counts.txt: beside it, or one folder up (as load_captioner looks)."""
+    for folder in (prefix.parent, prefix.parent.parent):
+        candidate = folder / VOCAB_FILE
+        if candidate.is_file():
+            return candidate
+    raise ModelError(
+        f"{prefix}: no {VOCAB_FILE} beside the checkpoint; pass the vocabulary it was trained "
+        "with (--vocab)"
+    )

@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_caption(commands)
     _add_video(commands)
+    _add_download(commands)
+    _add_convert(commands)
     return parser
 
 
@@ -252,6 +254,85 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{clock}" if hours else clock
 
 
+# --- download ------------------------------------------------------------------------------------
+
+
+def _add_download(commands) -> None:
+    parser = commands.add_parser(
+        "download",
+        help="download a model archive and install it in model/coco",
+        description="Download a .tar.gz, .tgz or .zip of an im2txt checkpoint folder (or of a "
+        "converted model) with its word_counts.txt, check that it loads, and put it where the "
+        "app and the other commands look first. Nothing is left behind if any step fails.",
+    )
+    parser.add_argument("url", metavar="URL", help="http:// or https:// link to the archive")
+    parser.add_argument(
+        "--sha256", metavar="HEX", help="the archive's expected SHA-256, checked before unpacking"
+    )
+    parser.add_argument(
+        "--dest", metavar="DIR", help="folder to install into (default: model/coco)"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace a model already in the destination"
+    )
+    parser.set_defaults(run=_run_download)
+
+
+def _run_download(args: argparse.Namespace) -> int:
+    from im2txt import discovery, download
+
+    dest = Path(args.dest) if args.dest else download.default_destination()
+    print(f"Downloading {download.shown_url(args.url)} to {dest}", file=sys.stderr)
+    progress = _ByteProgress("Received")
+    try:
+        path = download.download_model(
+            args.url, dest, sha256=args.sha256, force=args.force, progress=progress
+        )
+    finally:
+        progress.finish()
+    found = discovery.inspect_folder(path)
+    print(f"Installed {found.label if found else 'model'} in {path}")
+    return 0
+
+
+# --- convert -------------------------------------------------------------------------------------
+
+
+def _add_convert(commands) -> None:
+    parser = commands.add_parser(
+        "convert",
+        help="convert a checkpoint to the project's compact model format",
+        description="Convert an original im2txt checkpoint (or any model folder) to the "
+        "project's own format: a folder holding one weights file, its vocabulary and "
+        "config.json. float16 halves the size: the COCO model then fits in a GitHub "
+        "repository (< 100 MB).",
+    )
+    parser.add_argument(
+        "src", metavar="SRC", help="checkpoint folder or prefix, or converted model folder"
+    )
+    parser.add_argument("dst", metavar="DST", help="folder to create (must not exist, or be empty)")
+    parser.add_argument(
+        "--dtype", choices=("float32", "float16"), default="float32",
+        help="how to store the weights (default float32: exactly the checkpoint's values)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vocab", metavar="FILE", help="word_counts.txt (default: beside the checkpoint)"
+    )
+    parser.set_defaults(run=_run_convert)
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from im2txt.bundle import WEIGHTS_FILE, convert_model
+
+    info = convert_model(args.src, args.dst, dtype=args.dtype, vocab=args.vocab)
+    size = (Path(args.dst) / WEIGHTS_FILE).stat().st_size
+    print(
+        f"Converted {info.name}: {info.vocab_size} words, {info.parameters:,} weights, "
+        f"{WEIGHTS_FILE} {size / 1e6:.1f} MB, in {args.dst}"
+    )
+    return 0
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -285,3 +366,29 @@ def _positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value
+
+
+class _ByteProgress:
+    """(bytes done, bytes expected or None) -> one updating stderr line, a bar when the size is
+    known; finish() ends the line."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = ""
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if total:
+            width = 30
+            filled = width * min(done, total) // total
+            bar = f"[{'#' * filled}{'.' * (width - filled)}] "
+            text = f"{self.label} {bar}{done / 1e6:.1f}/{total / 1e6:.1f} MB"
+        else:
+            text = f"{self.label} {done / 1e6:.1f} MB"
+        if text != self.shown:
+            print(f"\r{text}", end="", file=sys.stderr, flush=True)
+            self.shown = text
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+            self.shown = ""
