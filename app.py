@@ -13,5 +13,6 @@ navigation = st.navigation(
         st.Page("pages/video.py", title="Video", icon=":material/movie:"),
     ]
 )
+ui.fetch_configured_model_on_start()
 ui.model_sidebar()
 navigation.run()

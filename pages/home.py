@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from im2txt import discovery
+from im2txt import discovery, download
 
 st.title("im2txt: Show and Tell image captioning")
 st.markdown(
@@ -28,3 +28,16 @@ else:
         st.markdown(line)
     if in_use is None or in_use.kind == "demo":
         st.info(ui.COCO_HELP)
+
+source = ui.configured_source()
+if source is not None and not ui.coco_model_present():
+    st.subheader("Get the COCO model")
+    st.markdown(
+        "This app is set up to download the original COCO model from "
+        f"`{download.shown_url(source.url)}`"
+        + (" (checked against its SHA-256)." if source.sha256 else ".")
+    )
+    if st.button("Download the COCO model", type="primary") and ui.download_configured_model(
+        source
+    ):
+        st.rerun()

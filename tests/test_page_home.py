@@ -66,3 +66,53 @@ def test_other_pages_render(monkeypatch, tmp_path, page):
     app.run()
     assert not app.exception
     assert app.title
+
+
+# --- getting the COCO model from the operator's URL ---------------------------------------------
+
+
+@pytest.fixture
+def served_model(tmp_path):
+    """A converted model (kind "coco") as a .tar.gz on a local HTTP server; yields its URL."""
+    from http_server import Server, tar_gz
+    from tiny_model import write_tiny_bundle
+
+    folder = write_tiny_bundle(tmp_path / "served" / "release", kind="coco")
+    server = Server()
+    yield server.add(f"/{tmp_path.name}/model.tar.gz", tar_gz(folder, "release"))
+    server.close()
+
+
+def test_download_button_fetches_the_configured_model(monkeypatch, tmp_path, served_model):
+    models = tmp_path / "model"
+    fake_bundle(models / "demo")
+    monkeypatch.setenv("IM2TXT_MODEL_URL", served_model)
+    monkeypatch.setenv("no_proxy", "*")
+    app = run_app(monkeypatch, models)
+    assert any("Get the COCO model" in s.value for s in app.subheader)
+    (button,) = [b for b in app.button if b.label == "Download the COCO model"]
+    button.click()
+    app.run()
+    assert not app.exception and not app.error
+    assert (models / "coco" / "config.json").is_file()
+    lines = [m.value for m in app.markdown if m.value.startswith("- ")]
+    assert "tiny test model" in lines[0] and "**in use**" in lines[0]
+    assert not any(b.label == "Download the COCO model" for b in app.button)
+
+
+def test_no_button_without_a_configured_url(monkeypatch, tmp_path):
+    monkeypatch.delenv("IM2TXT_MODEL_URL", raising=False)
+    fake_bundle(tmp_path / "demo")
+    app = run_app(monkeypatch, tmp_path)
+    assert not app.button and not any("Get the COCO model" in s.value for s in app.subheader)
+
+
+def test_fetch_on_start(monkeypatch, tmp_path, served_model):
+    models = tmp_path / "model"
+    fake_bundle(models / "demo")
+    monkeypatch.setenv("IM2TXT_MODEL_URL", served_model)
+    monkeypatch.setenv("IM2TXT_MODEL_FETCH_ON_START", "true")
+    monkeypatch.setenv("no_proxy", "*")
+    app = run_app(monkeypatch, models)
+    assert (models / "coco" / "config.json").is_file()  # fetched before anyone pressed anything
+    assert not app.button
