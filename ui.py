@@ -362,8 +362,9 @@ def caption_clip(
 
 def render_clip(clip: ClipResult) -> None:
     """The rendered clip with subtitles, a timeline of segments, and downloads."""
-    st.video(clip.video, subtitles={"English": clip.vtt})
-    st.caption(f"{clip.name}: {len(clip.segments)} segment(s), done in {clip.seconds:.1f} s.")
+    player, timeline = st.columns([3, 2])  # side by side on a laptop, stacked on a phone
+    player.video(clip.video, subtitles={"English": clip.vtt})
+    player.caption(f"{clip.name}: {len(clip.segments)} segment(s), done in {clip.seconds:.1f} s.")
     rows = [
         {
             "frame": _data_uri(thumbnail),
@@ -373,7 +374,7 @@ def render_clip(clip: ClipResult) -> None:
         }
         for s, thumbnail in zip(clip.segments, clip.thumbnails, strict=True)
     ]
-    st.dataframe(
+    timeline.dataframe(
         rows,
         hide_index=True,
         width="stretch",
