@@ -34,14 +34,15 @@ st.caption(
     f"Captioned {len(files)} image(s) in {run.seconds:.2f} s, beam size {settings.beam_size}."
 )
 
-columns = st.columns(min(3, len(files)))
 for i, ((name, data), result) in enumerate(zip(files, run.results, strict=True)):
-    with columns[i % len(columns)], st.container(border=True, key=f"result-{i}"):
+    with st.container(border=True, key=f"result-{i}"):
         if result.error:
             st.error(result.error)
             continue
-        st.image(data, caption=name, width="stretch")
-        ui.render_captions(result, settings.shown)
+        picture, captions = st.columns([1, 2])  # side by side on a laptop, stacked on a phone
+        picture.image(data, caption=name, width="stretch")
+        with captions:
+            ui.render_captions(result, settings.shown)
 
 left, right = st.columns(2)
 left.download_button("Download JSON", ui.results_json(run.results), "captions.json",
