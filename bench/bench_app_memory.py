@@ -5,8 +5,8 @@
 Writes a COCO-size checkpoint (random weights in the original TF1 format, 149 MB) into a temporary
 model folder, starts the app on it, and in headless Chromium opens the Image page in each session,
 uploads the original demo's seed photos and waits for their captions (a second session with the
-same photos is served from the results cache). Prints the server's resident memory (VmRSS) at each stage and its peak (VmHWM), read from
-/proc/PID/status of the streamlit process.
+same photos is served from the results cache). Prints the server's resident memory (VmRSS) at
+each stage and its peak (VmHWM), read from /proc/PID/status of the streamlit process.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_video(commands)
     _add_download(commands)
     _add_convert(commands)
+    _add_train_demo(commands)
     return parser
 
 
@@ -80,10 +81,11 @@ def load_model_for(args: argparse.Namespace):
 
     captioner = load_captioner(args.model, getattr(args, "vocab", None))
     info = captioner.info
-    print(f"Model: {info.name} ({info.vocab_size} words) from {info.origin}", file=sys.stderr)
+    print(f"Model: {info.name}, {info.vocab_size} words, {info.source}", file=sys.stderr)
     if info.kind == "demo":
         print(
-            "Note: the demo model only knows generated shapes; see README, 'Use the COCO model'.",
+            "Note: the demo model only knows generated shapes. For photos, put the COCO "
+            "checkpoint in model/coco/ (README: 'Use the COCO model').",
             file=sys.stderr,
         )
     return captioner
@@ -333,16 +335,80 @@ def _run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- train-demo ----------------------------------------------------------------------------------
+
+_TRAINING_STAGES = {
+    "scenes": "Rendering scenes ",
+    "encoder": "Training encoder ",
+    "captions": "Training captions",
+    "evaluating": "Scoring held-out ",
+}
+
+
+def _add_train_demo(commands) -> None:
+    parser = commands.add_parser(
+        "train-demo",
+        help="train the demo model on generated scenes",
+        description="Train the small demo captioner on generated scenes of coloured shapes "
+        "(about 7 minutes on 2 CPU cores) and write it, with its model card, as a model folder. "
+        "The same seed gives the same weights.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("model/demo"), metavar="DIR",
+        help="folder to write (default model/demo)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    parser.add_argument(
+        "--steps", type=_positive_int, metavar="N",
+        help="caption-training steps (default: those of the shipped model)",
+    )  # fmt: skip
+    parser.set_defaults(run=_run_train_demo)
+
+
+def _run_train_demo(args: argparse.Namespace) -> int:
+    from im2txt.demo_training import train_demo
+
+    bars = {stage: _stderr_progress(label) for stage, label in _TRAINING_STAGES.items()}
+    report = train_demo(
+        args.out,
+        seed=args.seed,
+        steps=args.steps,
+        progress=lambda p: bars[p.stage](p.done, p.total),
+    )
+    print(
+        f"Wrote {report.out} ({report.size_bytes / 1e6:.2f} MB) in {report.seconds / 60:.1f} min; "
+        f"final caption loss {report.final_loss:.4f}"
+    )
+    evaluation = report.evaluation
+    if evaluation is not None:
+        for label, accuracy in (
+            ("one object, colour and shape", evaluation.one_object),
+            ("two objects, both named", evaluation.two_object),
+            ("three objects, all named", evaluation.three_object),
+            ("relation, where stated", evaluation.relation),
+        ):
+            print(f"  {label:30} {accuracy.rate:6.1%}  ({accuracy.correct}/{accuracy.total})")
+        print(f"  {'BLEU-4':30} {evaluation.bleu.score:6.3f}")
+    return 0
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
 def _stderr_progress(label: str):
+    """A progress bar on stderr, redrawn when it moves; one line at the end when not a terminal."""
+    shown = {"filled": -1}
+    live = sys.stderr.isatty()
+
     def report(done: int, total: int) -> None:
         width = 30
-        filled = width * done // max(total, 1)
-        end = "\n" if done >= total else ""
-        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
-              file=sys.stderr, flush=True)  # fmt: skip
+        filled = width * min(done, total) // max(total, 1)
+        finished = done >= total
+        if (live and filled != shown["filled"]) or finished:
+            bar = f"{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            print(f"\r{bar}" if live else bar, end="\n" if finished else "", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            shown["filled"] = filled
 
     return report
 
