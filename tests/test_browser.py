@@ -1,27 +1,127 @@
-"""Real-browser smoke tests: `streamlit run app.py` in headless Chromium."""
+"""Real-browser tests: `streamlit run app.py` in headless Chromium, as a user would use it."""
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 import pytest
+from PIL import Image
 
 from browser import chromium_page, exception_texts, streamlit_server, wait_for_app
+from conftest import REPO
+from im2txt import load_captioner
+from im2txt.scenes import Scene, random_scene
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_home_page_renders_in_chromium(tmp_path, chromium_available):
-    with streamlit_server(tmp_path / "streamlit.log") as url, chromium_page() as page:
-        page.goto(url)
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, chromium_available):
+    """The app as a new user runs it: the repository's own model/ (the shipped demo model)."""
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with streamlit_server(log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def captioner():
+    return load_captioner()  # the same default model, as the oracle
+
+
+def scene_png(path, seed: int) -> Scene:
+    """A generated scene the demo model knows, saved as PNG."""
+    scene = random_scene(np.random.default_rng(seed), num_objects=1, size=(200, 150))
+    Image.fromarray(scene.image).save(path)
+    return scene
+
+
+def open_page(page, url: str, name: str | None = None) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    if name:
+        page.get_by_role("link", name=name).first.click()
+        page.wait_for_url(f"**/{name.lower()}")
         wait_for_app(page)
+
+
+def test_home_page_renders_in_chromium(tmp_path, server):
+    with chromium_page() as page:
+        open_page(page, server)
         assert page.title().startswith("im2txt")
         heading = page.locator('[data-testid="stMainBlockContainer"] h1').first.inner_text()
         assert "Show and Tell" in heading
         assert page.get_by_text("Models found").count() == 1
+        assert page.get_by_text("im2txt demo (generated shapes)").count() >= 1
         page.screenshot(path=tmp_path / "home.png", full_page=True)
         assert exception_texts(page) == []
-        for name in ("Image", "Video"):
-            page.get_by_role("link", name=name).first.click()
-            page.wait_for_url(f"**/{name.lower()}")
-            wait_for_app(page)
-            page.screenshot(path=tmp_path / f"{name.lower()}.png", full_page=True)
-            assert exception_texts(page) == []
+
+
+def upload_and_read_caption(page, path) -> str:
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+    best = page.locator(".st-key-result-0 strong").first
+    best.wait_for(timeout=60_000)
+    wait_for_app(page)
+    return best.inner_text()
+
+
+def test_image_page_uploads_a_photo_and_shows_captions(tmp_path, server, captioner):
+    scene = scene_png(tmp_path / "shape.png", seed=7)
+    expected = captioner.caption(scene.image)[0]
+    (shape,) = scene.objects
+    assert f"{shape.colour} {shape.shape}" in expected.text  # the demo model knows this scene
+    with chromium_page() as page:
+        open_page(page, server, "Image")
+        assert upload_and_read_caption(page, tmp_path / "shape.png") == expected.text
+        # The best caption word by word, each with its probability as a percentage.
+        first_word = f"{expected.words[0]} {expected.word_probabilities[0]:.0%}"
+        assert page.get_by_text(first_word, exact=False).count() >= 1
+        assert page.get_by_text("Captioned 1 image(s)", exact=False).count() == 1
+        page.locator(".st-key-result-0 img").wait_for()
+        page.locator('.st-key-result-0 [data-testid="stDataFrame"] canvas').first.wait_for()
+        page.wait_for_timeout(500)  # let the table's canvas paint before the screenshot
+        page.screenshot(path=tmp_path / "image.png", full_page=True)
+        assert exception_texts(page) == []
+
+
+def test_video_page_captions_a_clip(tmp_path, server):
+    clip = REPO / "sample_images" / "shapes.mp4"  # the sample clip, as a user would upload it
+    with chromium_page() as page:
+        open_page(page, server, "Video")
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
+        button = page.get_by_role("button", name="Caption video")
+        button.wait_for(timeout=60_000)
+        button.click()
+        page.locator("video").wait_for(timeout=120_000)
+        wait_for_app(page)
+        labels = page.locator('[data-testid="stDownloadButton"]').all_inner_texts()
+        assert sorted(label.strip() for label in labels) == [
+            "Download JSON", "Download MP4", "Download SRT", "Download VTT",
+        ]  # fmt: skip
+        assert page.locator("video track").count() == 1  # the WebVTT subtitles
+        page.screenshot(path=tmp_path / "video.png", full_page=True)
+        assert exception_texts(page) == []
+
+
+def test_two_sessions_captioning_at_the_same_time(tmp_path, server, captioner):
+    expected, seen, errors = {}, {}, []
+    for seed in (11, 12):
+        scene = scene_png(tmp_path / f"{seed}.png", seed)
+        expected[seed] = captioner.caption(scene.image)[0].text
+    assert expected[11] != expected[12]  # or the test could not tell the sessions apart
+
+    def session(seed: int) -> None:
+        try:
+            with chromium_page() as page:
+                open_page(page, server, "Image")
+                seen[seed] = upload_and_read_caption(page, tmp_path / f"{seed}.png")
+        except Exception as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=session, args=(seed,)) for seed in (11, 12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not errors, errors
+    assert seen == expected
