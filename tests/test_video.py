@@ -423,6 +423,31 @@ def test_demo_model_captions_a_clip_of_shapes(tmp_path):
     assert "blue" in second.text and "red" not in second.text
 
 
+@pytest.mark.slow
+def test_the_sample_clip_with_the_demo_model(tmp_path):
+    """The Video page's sample: four settled scenes of two seconds, captioned and rendered."""
+    from im2txt.captioner import load_captioner
+
+    sample = REPO / "sample_images" / "shapes.mp4"
+    info = probe(sample)
+    assert (info.duration, info.fps, info.has_audio) == (8.0, 25.0, True)
+    result = make_captioned_video(load_captioner(DEMO_MODEL), sample, tmp_path / "out.mp4")
+    segments = result.captions.segments
+    assert [(s.start, s.end) for s in segments] == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    # What each scene holds (sample_images/README.md); the relation is the model's weak point.
+    expected = [{"red circle"}, {"red circle", "blue square"}, {"blue square"},
+                {"blue square", "yellow star"}]  # fmt: skip
+    for segment, objects in zip(segments, expected, strict=True):
+        assert all(name in segment.text for name in objects), segment.text
+    rendered = probe(result.output)
+    assert (rendered.video_codec, rendered.audio_codec) == ("h264", "aac")
+    assert "yuv420p" in rendered.pixel_format
+    assert abs(rendered.duration - 8.0) <= 1 / 25
+    cues = re.findall(r"(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})", result.vtt)
+    assert cues == [("00:00:00.000", "00:00:02.000"), ("00:00:02.000", "00:00:04.000"),
+                    ("00:00:04.000", "00:00:06.000"), ("00:00:06.000", "00:00:08.000")]  # fmt: skip
+
+
 # --- rendering -----------------------------------------------------------------------------------
 
 
