@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+    _import_tensorflow_quietly()
     from im2txt.errors import Im2txtError
 
     try:
@@ -32,6 +34,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+# What TensorFlow's C++ side prints on import whatever TF_CPP_MIN_LOG_LEVEL says (it logs before
+# its log settings are read): the oneDNN and CUDA notices, the CPU feature note.
+_IMPORT_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog|[IW]0000 |To enable the following "
+    r"instructions|Instructions for updating|[IWE]0000 .*(cuda|cuInit)|.*(oneDNN|TensorRT|"
+    r"cpu_feature_guard))"
+)
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up notices kept off stderr; anything else it prints (a
+    real problem) is passed on. Logs of the commands themselves go to stderr as usual."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device start-up logs too ("failed call to cuInit")
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines():
+                if line.strip() and not _IMPORT_NOISE.match(line):
+                    print(line, file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

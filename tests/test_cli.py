@@ -159,3 +159,13 @@ def test_video_bad_input_is_one_line(capsys, tiny, tmp_path):
     assert status == 1 and out == ""
     assert err == f"error: {bad}: not a video file (ffmpeg cannot read it)\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4"]
+
+
+def test_stderr_carries_no_tensorflow_start_up_notices(tiny, images):
+    result = subprocess.run(
+        [sys.executable, "-m", "im2txt", "caption", "--model", str(tiny), str(images / "a.jpg")],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Captions for image a.jpg:\n")
+    assert result.stderr.splitlines() == [f"Model: tiny test model, 9 words, {tiny}"]
