@@ -112,3 +112,15 @@ def test_results_export(model_dir):
     rows = list(csv.DictReader(io.StringIO(ui.results_csv(results))))
     assert [r["rank"] for r in rows] == ["1", "2", "3", ""]
     assert float(rows[0]["probability"]) == pytest.approx(results[0].captions[0].probability)
+
+
+def test_picking_samples(model_dir):
+    app = open_page(model_dir)
+    (pills,) = app.get("button_group")
+    scenes = [p for p in pills.options if "scene" in str(p)]
+    assert len(scenes) >= 2
+    pills.set_value(scenes[:2])
+    app.run()
+    assert not app.exception and not app.error
+    assert len(app.dataframe) == 2
+    assert any("Captioned 2 image(s)" in c.value for c in app.caption)

@@ -76,3 +76,17 @@ def test_a_bad_clip_is_one_error_and_the_page_keeps_working(page, clip):
     caption_button(page).click()
     page.run()
     assert not page.error and len(page.dataframe) == 1
+
+
+def test_picking_the_sample_clip(page):
+    (picker,) = page.selectbox
+    (sample,) = [option for option in picker.options if "shapes.mp4" in str(option)]
+    picker.set_value(sample)
+    page.run()
+    caption_button(page).click()
+    page.run()
+    assert not page.exception and not page.error
+    (timeline,) = page.dataframe
+    times = list(timeline.value["time"])  # the tiny model may give two scenes the same caption
+    assert 1 <= len(times) <= 4
+    assert times[0].startswith("0:00.0 – ") and times[-1].endswith(" – 0:08.0")
