@@ -241,17 +241,18 @@ def render_captions(result: ImageCaptions, shown: int) -> None:
     captions = result.captions[:shown]
     st.markdown(f"**{_escape(captions[0].text) or '(empty caption)'}**")
     render_words(captions[0])
-    rows = [{"caption": c.text, "probability": 100 * c.probability} for c in captions]
+    # Probability first: on a phone the table is narrow, and the caption is the column that wraps.
+    rows = [{"probability": 100 * c.probability, "caption": c.text} for c in captions]
     top = max(row["probability"] for row in rows) or 1.0
     st.dataframe(
         rows,
         hide_index=True,
         width="stretch",
         column_config={
-            "caption": st.column_config.TextColumn("Caption", width="large"),
             "probability": st.column_config.ProgressColumn(
-                "Probability", format="%.4f%%", min_value=0.0, max_value=top
+                "Probability", format="%.4f%%", min_value=0.0, max_value=top, width="small"
             ),
+            "caption": st.column_config.TextColumn("Caption"),
         },
     )
     with st.expander("Chart"):
