@@ -18,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from im2txt import checkpoint
 from im2txt.config import ModelConfig, ModelInfo
 from im2txt.errors import ModelError
-from im2txt.vocabulary import Vocabulary
 
 FORMAT = "im2txt-bundle"
 VERSION = 1
@@ -178,34 +176,25 @@ def convert_model(
     place, so `dst` appears complete or not at all. `vocab` overrides the word_counts.txt found
     beside the source. Returns the written bundle's info.
     """
-    from im2txt.model import count_parameters, weight_shapes
+    from im2txt.model import weight_shapes
+    from im2txt.model_files import read_model
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     src, dst = Path(src), Path(dst)
     if dst.exists() and not (dst.is_dir() and not any(dst.iterdir())):
         raise ModelError(f"{dst}: already exists and is not empty; convert into a new folder")
-    if src.is_dir() and is_bundle(src):
-        config, weights, info = read_bundle(src)
-        vocab_path = Path(vocab) if vocab else src / VOCAB_FILE
-        info = replace(info, name=_with_dtype(info.name, dtype))
+    files = read_model(src, vocab)
+    config, weights, vocab_path = files.config, files.weights, files.vocab_path
+    if files.format == "bundle":
+        info = replace(files.info, name=_with_dtype(files.info.name, dtype))
     else:
-        prefix = checkpoint.checkpoint_prefix(src)
-        config, weights = checkpoint.read_checkpoint(prefix)
-        vocab_path = Path(vocab) if vocab else _vocab_beside(prefix)
-        info = ModelInfo(
+        prefix = Path(files.info.source)
+        info = replace(
+            files.info,
             name=f"im2txt COCO ({prefix.name}, {dtype})",
-            kind="coco",
-            origin=str(prefix),
-            vocab_size=0,
             description=f"The original Show and Tell model, converted from the TF1 checkpoint "
             f"{prefix.name}; weights stored as {dtype}.",
-        )
-    vocabulary = Vocabulary.from_file(vocab_path)
-    if len(vocabulary) > config.vocab_size:
-        raise ModelError(
-            f"{vocab_path}: vocabulary has {len(vocabulary)} words (with <UNK>) but the model's "
-            f"softmax has {config.vocab_size}: this vocabulary does not belong to this model"
         )
     expected = weight_shapes(config)
     missing = sorted(set(expected) - set(weights))
@@ -223,9 +212,7 @@ def convert_model(
         written.rename(dst)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return replace(
-        info, dtype=dtype, vocab_size=len(vocabulary), parameters=count_parameters(config)
-    )
+    return replace(info, dtype=dtype)
 
 
 class _Selected(Mapping[str, np.ndarray]):
@@ -258,15 +245,3 @@ def _with_dtype(name: str, dtype: str) -> str:
     if match:
         return f"{match.group(1)}{dtype})"
     return f"{name[:-1]}, {dtype})" if name.endswith(")") else f"{name} ({dtype})"
-
-
-def _vocab_beside(prefix: Path) -> Path:
-    """The checkpoint's word_counts.txt: beside it, or one folder up (as load_captioner looks)."""
-    for folder in (prefix.parent, prefix.parent.parent):
-        candidate = folder / VOCAB_FILE
-        if candidate.is_file():
-            return candidate
-    raise ModelError(
-        f"{prefix}: no {VOCAB_FILE} beside the checkpoint; pass the vocabulary it was trained "
-        "with (--vocab)"
-    )

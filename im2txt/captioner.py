@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from im2txt import bundle, checkpoint, discovery
+from im2txt import discovery
 from im2txt.beam_search import Hypothesis, beam_search
 from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ModelError
@@ -217,53 +217,14 @@ def load_captioner(path: str | Path | None = None, vocab: str | Path | None = No
     With no path: a checkpoint or bundle under model/ (see discovery), otherwise model/demo.
     `vocab` overrides the word_counts.txt found beside the model.
     """
-    from im2txt.model import ShowAndTellModel, count_parameters
+    from im2txt.model import ShowAndTellModel
+    from im2txt.model_files import read_model
 
     if path is None:
-        found = discovery.default_model()
-        path = found.path
-    path = Path(path)
-    if path.is_dir() and bundle.is_bundle(path):
-        config, weights, info = bundle.read_bundle(path)
-        vocab_path = Path(vocab) if vocab else path / bundle.VOCAB_FILE
-        source = path
-    else:
-        prefix = checkpoint.checkpoint_prefix(path)
-        config, weights = checkpoint.read_checkpoint(prefix)
-        vocab_path = Path(vocab) if vocab else _vocab_beside(prefix)
-        source = prefix
-        info = ModelInfo(
-            name=f"im2txt COCO checkpoint {prefix.name}",
-            kind="coco",
-            origin=str(prefix),
-            vocab_size=0,
-            description="The original Show and Tell model in its TF1 checkpoint.",
-        )
-    vocabulary = Vocabulary.from_file(vocab_path)
-    if len(vocabulary) > config.vocab_size:
-        raise ModelError(
-            f"{vocab_path}: vocabulary has {len(vocabulary)} words (with <UNK>) but the model's "
-            f"softmax has {config.vocab_size}: this vocabulary does not belong to this model"
-        )
-    info = replace(
-        info,
-        vocab_size=len(vocabulary),
-        parameters=count_parameters(config),
-        source=str(source),
-    )
+        path = discovery.default_model().path
+    files = read_model(path, vocab)
     try:
-        model = ShowAndTellModel(config, weights)
+        model = ShowAndTellModel(files.config, files.weights)
     except ValueError as e:
         raise ModelError(f"{path}: {e}") from None
-    return Captioner(model, vocabulary, info)
-
-
-def _vocab_beside(prefix: Path) -> Path:
-    for folder in (prefix.parent, prefix.parent.parent):
-        candidate = folder / discovery.VOCAB_NAME
-        if candidate.is_file():
-            return candidate
-    raise ModelError(
-        f"{prefix}: no {discovery.VOCAB_NAME} beside the checkpoint; put the vocabulary it was "
-        "trained with there, or pass it explicitly (--vocab)"
-    )
+    return Captioner(model, files.vocabulary, files.info)

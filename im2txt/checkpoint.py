@@ -89,8 +89,7 @@ def read_checkpoint(prefix: str | Path) -> tuple[ModelConfig, Mapping[str, np.nd
         stored = reader.get_variable_to_shape_map()
     except Exception as e:  # DataLossError, NotFoundError, ... from the C++ reader
         raise ModelError(f"{prefix}: cannot read checkpoint ({_first_line(e)})") from None
-    names = _model_names(prefix, stored)
-    config = _config_from_shapes({n: tuple(stored[c]) for n, c in names.items()})
+    names, config = _names_and_config(prefix, stored)
     expected = weight_shapes(config)
     missing = sorted(set(expected) - set(names))
     wrong = sorted(
@@ -138,10 +137,15 @@ def unused_tensors(prefix: str | Path) -> list[str]:
     from im2txt.model import weight_shapes
 
     stored = dict(tf.train.list_variables(str(checkpoint_prefix(prefix))))
-    names = _model_names(prefix, stored)
-    config = _config_from_shapes({n: tuple(stored[c]) for n, c in names.items()})
+    names, config = _names_and_config(prefix, stored)
     expected = weight_shapes(config)
     return sorted(c for n, c in names.items() if n not in expected)
+
+
+def _names_and_config(prefix, stored) -> tuple[dict[str, str], ModelConfig]:
+    """Model weight name -> checkpoint name, and the config the stored shapes imply."""
+    names = _model_names(prefix, stored)
+    return names, _config_from_shapes({n: tuple(stored[c]) for n, c in names.items()})
 
 
 def _model_names(prefix: Path | str, stored) -> dict[str, str]:

@@ -31,7 +31,6 @@ import numpy as np
 
 from im2txt import bundle, checkpoint, discovery
 from im2txt.errors import Im2txtError, ModelError
-from im2txt.vocabulary import Vocabulary
 
 # (bytes received, bytes expected or None when the server does not say).
 Progress = Callable[[int, int | None], None]
@@ -164,14 +163,13 @@ def check_model(folder: str | Path) -> None:
     about the files and would cost ~1 GB and seconds for the COCO model.
     """
     from im2txt.model import weight_shapes
+    from im2txt.model_files import read_model
 
     folder = Path(folder)
-    if bundle.is_bundle(folder):
-        config, weights, _ = bundle.read_bundle(folder)
-    else:
-        config, weights = checkpoint.read_checkpoint(folder)
+    files = read_model(folder, vocab=folder / discovery.VOCAB_NAME)
+    weights = files.weights
     try:
-        for name, shape in weight_shapes(config).items():
+        for name, shape in weight_shapes(files.config).items():
             if name not in weights:
                 raise ModelError(f"{folder}: weight {name} is missing")
             value = weights[name]
@@ -184,13 +182,6 @@ def check_model(folder: str | Path) -> None:
     finally:
         if isinstance(weights, bundle.BundleWeights):
             weights.close()  # the folder is renamed next: nothing of it may stay open
-    vocab_path = folder / discovery.VOCAB_NAME
-    vocabulary = Vocabulary.from_file(vocab_path)
-    if len(vocabulary) > config.vocab_size:
-        raise ModelError(
-            f"{vocab_path}: vocabulary has {len(vocabulary)} words (with <UNK>) but the model's "
-            f"softmax has {config.vocab_size}: this vocabulary does not belong to this model"
-        )
 
 
 def shown_url(url: str) -> str:
