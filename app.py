@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-import ui
+from ui import fetch, models
 
 st.set_page_config(page_title="im2txt · Show and Tell captioner", page_icon="🖼️", layout="wide")
 
@@ -13,6 +13,6 @@ navigation = st.navigation(
         st.Page("pages/video.py", title="Video", icon=":material/movie:"),
     ]
 )
-ui.fetch_configured_model_on_start()
-ui.model_sidebar()
+fetch.fetch_configured_model_on_start()
+models.model_sidebar()
 navigation.run()

@@ -66,7 +66,7 @@ DOWNLOAD = """
 import json, os, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 sys.path.insert(0, {repo!r})
-from im2txt.download import download_model
+from im2txt.storage.download import download_model
 download_model({url!r}, {dest!r})
 print(json.dumps(dict(done=time.time(), rss={hwm})))
 """
@@ -185,8 +185,8 @@ def main() -> None:
     parser.add_argument("--no-download", action="store_true", help="skip the download run")
     args = parser.parse_args()
 
-    from im2txt.bundle import convert_model
-    from im2txt.checkpoint import checkpoint_prefix
+    from im2txt.storage.checkpoint import checkpoint_prefix
+    from im2txt.storage.convert import convert_model
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

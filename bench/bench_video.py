@@ -6,7 +6,7 @@
 Builds a clip of moving generated shapes (six scenes of 5 s at 30 fps, with a 440 Hz tone), then
 times caption_video (sampling pass + captioning) and render_video (decode, draw, encode, mux)
 separately, and captioning the sampled frames in one caption_many call against one caption() call
-per frame. Uses model/demo, or a random-weights model of the demo model's shape when it is not
+per frame. Uses the shipped demo model, or a random-weights model of its shape when it is not
 there. --clip times an existing video instead (real footage is harder to encode than shapes).
 """
 
@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from im2txt import ffmpeg, scenes, video  # noqa: E402
+from im2txt import video  # noqa: E402
+from im2txt.demo import scene_drawing, scene_grammar, scenes  # noqa: E402
+from im2txt.video import ffmpeg, render  # noqa: E402
 
 SIZE = (1280, 720)
 FPS = 30
@@ -37,10 +39,12 @@ SCENE_SECONDS = 5
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="model folder (default: model/demo, else random weights)")
+    parser.add_argument(
+        "--model", help="model folder (default: the demo model, else random weights)"
+    )
     parser.add_argument("--seconds", type=int, default=30, help="clip length (default 30)")
     parser.add_argument("--every", type=float, default=1.0, help="seconds between samples")
-    parser.add_argument("--preset", default=video.X264_PRESET, help="x264 preset")
+    parser.add_argument("--preset", default=render.X264_PRESET, help="x264 preset")
     parser.add_argument("--clip", metavar="VIDEO", help="time this video instead of a made one")
     parser.add_argument("--keep", metavar="FOLDER", help="keep the clip and its render here")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (default 3)")
@@ -67,7 +71,7 @@ def main() -> int:
         captioner.warm_up()
         print(f"model: {label}; loaded and warmed up in {time.perf_counter() - started:.1f} s "
               "(not counted)")  # fmt: skip
-        print(f"cores: {os.cpu_count()}; x264 preset {args.preset}, crf {video.X264_CRF}; "
+        print(f"cores: {os.cpu_count()}; x264 preset {args.preset}, crf {render.X264_CRF}; "
               f"median of {args.repeat} run(s)\n")  # fmt: skip
 
         output = folder / video.default_output(clip).name
@@ -136,10 +140,10 @@ class TimedCaptioner:
         self.seconds = 0.0
         self.calls = 0
 
-    def caption_many(self, images, **options):
+    def caption_many(self, images, *args, **options):
         started = time.perf_counter()
         try:
-            return self.captioner.caption_many(images, **options)
+            return self.captioner.caption_many(images, *args, **options)
         finally:
             self.seconds += time.perf_counter() - started
             self.calls += 1
@@ -171,7 +175,7 @@ def make_clip(path: Path, seconds: int) -> list[str]:
                     dataclasses.replace(obj, center=tuple(np.add(obj.center, drift * n)))
                     for obj in scene.objects
                 ]
-                frame = scenes.render_scene(moved, scene.background, SIZE)
+                frame = scene_drawing.render_scene(moved, scene.background, SIZE)
                 encoder.stdin.write(frame.tobytes())
         encoder.stdin.close()
     finally:
@@ -184,20 +188,21 @@ def load(path: str | None):
     """The captioner to time and what it is."""
     from im2txt.captioner import load_captioner
 
-    demo = REPO / "model" / "demo"
+    demo = REPO / "im2txt" / "demo" / "model"
     if path or demo.is_dir():
         captioner = load_captioner(path or demo)
         return captioner, f"{captioner.info.name} ({path or demo})"
-    return random_captioner(), "RANDOM small_cnn weights (model/demo is missing): timings only"
+    return random_captioner(), "RANDOM small_cnn weights (the demo model is missing): timings only"
 
 
 def random_captioner():
     from im2txt.captioner import Captioner
     from im2txt.config import ModelConfig, ModelInfo
-    from im2txt.model import ShowAndTellModel, weight_shapes
+    from im2txt.model import ShowAndTellModel
     from im2txt.vocabulary import Vocabulary
+    from im2txt.weights import weight_shapes
 
-    words = ["<S>", "</S>", *scenes.caption_vocabulary()]
+    words = ["<S>", "</S>", *scene_grammar.caption_vocabulary()]
     # The demo model's shape (demo_training.DEMO_CONFIG), so that the timings are its timings.
     config = ModelConfig(
         encoder="small_cnn", resize_height=128, resize_width=128, image_height=128,

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from im2txt import discovery
 from im2txt.beam_search import Hypothesis, beam_search
 from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ModelError
 from im2txt.image_processing import ImageInput, describe, load_image, preprocess
+from im2txt.storage import discovery
+from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from im2txt.model import ShowAndTellModel
 
-_DEFAULTS = DecodeConfig()
 Progress = Callable[[int, int], None]
 
 
@@ -102,38 +102,30 @@ class Captioner:
     def caption(
         self,
         image: ImageInput,
-        beam_size: int = _DEFAULTS.beam_size,
-        max_length: int = _DEFAULTS.max_caption_length,
-        length_normalization: float = _DEFAULTS.length_normalization_factor,
+        decode: DecodeConfig | None = None,
     ) -> list[Caption]:
         """Captions of one image, best first. Raises ImageError for an unusable image."""
-        return self.caption_many([image], beam_size, max_length, length_normalization)[0]
+        return self.caption_many([image], decode)[0]
 
     def caption_many(
         self,
         images: Sequence[ImageInput],
-        beam_size: int = _DEFAULTS.beam_size,
-        max_length: int = _DEFAULTS.max_caption_length,
-        length_normalization: float = _DEFAULTS.length_normalization_factor,
+        decode: DecodeConfig | None = None,
         progress: Progress | None = None,
     ) -> list[list[Caption]]:
         """Captions of many images, batched; the same as caption() on each; raises on bad input."""
-        decode = DecodeConfig(beam_size, max_length, length_normalization)
-        results = self._caption(images, None, decode, progress, strict=True)
+        results = self._caption(images, None, decode or DecodeConfig(), progress, strict=True)
         return [list(result.captions) for result in results]
 
     def caption_each(
         self,
         images: Sequence[ImageInput],
         names: Sequence[str] | None = None,
-        beam_size: int = _DEFAULTS.beam_size,
-        max_length: int = _DEFAULTS.max_caption_length,
-        length_normalization: float = _DEFAULTS.length_normalization_factor,
+        decode: DecodeConfig | None = None,
         progress: Progress | None = None,
     ) -> list[ImageCaptions]:
         """Like caption_many, but a bad image gives an error entry and the others still run."""
-        decode = DecodeConfig(beam_size, max_length, length_normalization)
-        return self._caption(images, names, decode, progress, strict=False)
+        return self._caption(images, names, decode or DecodeConfig(), progress, strict=False)
 
     def warm_up(self) -> None:
         """Trace the TensorFlow functions now, so the first real caption is not slow."""
@@ -214,11 +206,10 @@ class Captioner:
 def load_captioner(path: str | Path | None = None, vocab: str | Path | None = None) -> Captioner:
     """Load a model: an original checkpoint (folder or prefix), a bundle folder, or the default.
 
-    With no path: a checkpoint or bundle under model/ (see discovery), otherwise model/demo.
+    With no path: a model in the models folder (see storage.locations), else the demo model.
     `vocab` overrides the word_counts.txt found beside the model.
     """
     from im2txt.model import ShowAndTellModel
-    from im2txt.model_files import read_model
 
     if path is None:
         path = discovery.default_model().path

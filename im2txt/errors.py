@@ -15,3 +15,7 @@ class ImageError(Im2txtError):
 
 class VideoError(Im2txtError):
     """A video that cannot be captioned or rendered."""
+
+
+class DownloadError(Im2txtError):
+    """A model that cannot be fetched: bad URL, HTTP error, wrong checksum, unusable archive."""

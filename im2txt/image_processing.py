@@ -21,6 +21,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from im2txt.config import ModelConfig
 from im2txt.errors import ImageError
 
+# File suffixes of the image formats the library reads (folders are searched for these).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 # Anything larger is refused before decoding: 100 MP of RGB is 300 MB before any conversion.
 MAX_PIXELS = 100_000_000
 

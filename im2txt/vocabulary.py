@@ -9,6 +9,9 @@ from pathlib import Path
 
 from im2txt.errors import ModelError
 
+# The vocabulary file's name beside a checkpoint or in a bundle, as the original wrote it.
+VOCAB_NAME = "word_counts.txt"
+
 START_WORD = "<S>"
 END_WORD = "</S>"
 UNKNOWN_WORD = "<UNK>"

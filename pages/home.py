@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-import ui
-from im2txt import discovery, download
+from im2txt.storage import discovery, download
+from ui import fetch, models
 
 st.title("im2txt: Show and Tell image captioning")
 st.markdown(
@@ -17,7 +17,7 @@ st.subheader("Models found")
 root = discovery.model_root()
 found = discovery.find_models(root)
 if not found:
-    st.warning(f"No model in `{root}`. {ui.COCO_HELP}")
+    st.warning(f"No model in `{root}`. {models.COCO_HELP}")
 else:
     in_use = next((m for m in found if m.usable), None)
     for model in found:
@@ -27,17 +27,17 @@ else:
             line += f"  \n  ⚠️ cannot be used: {model.problem}"
         st.markdown(line)
     if in_use is None or in_use.kind == "demo":
-        st.info(ui.COCO_HELP)
+        st.info(models.COCO_HELP)
 
-source = ui.configured_source()
-if source is not None and not ui.coco_model_present():
+source = fetch.configured_source()
+if source is not None and not models.coco_model_present():
     st.subheader("Get the COCO model")
     st.markdown(
         "This app is set up to download the original COCO model from "
         f"`{download.shown_url(source.url)}`"
         + (" (checked against its SHA-256)." if source.sha256 else ".")
     )
-    if st.button("Download the COCO model", type="primary") and ui.download_configured_model(
+    if st.button("Download the COCO model", type="primary") and fetch.download_configured_model(
         source
     ):
         st.rerun()

@@ -2,22 +2,22 @@
 
 import streamlit as st
 
-import ui
 from im2txt.video import DEFAULT_EVERY, MAX_DURATION
+from ui import clips, controls, models
 
 st.title("Caption a video")
-settings = ui.decode_controls(max_length=False)
-captioner = ui.get_captioner()
+settings = controls.decode_controls(max_length=False)
+captioner = models.get_captioner()
 if captioner is None:
     st.stop()
-ui.model_caption(captioner)
+models.model_caption(captioner)
 
 upload = st.file_uploader(
-    f"A clip ({', '.join(ui.VIDEO_TYPES)}; up to {ui.upload_limit_mb()} MB and "
+    f"A clip ({', '.join(controls.VIDEO_TYPES)}; up to {controls.upload_limit_mb()} MB and "
     f"{MAX_DURATION / 60:.0f} minutes)",
-    type=ui.VIDEO_TYPES,
+    type=controls.VIDEO_TYPES,
 )
-samples = ui.sample_files({f".{t}" for t in ui.VIDEO_TYPES})
+samples = controls.sample_files({f".{t}" for t in controls.VIDEO_TYPES})
 sample = None
 if samples and upload is None:
     sample = st.selectbox("Or use a sample clip", [None, *samples],
@@ -32,9 +32,9 @@ else:
     st.info("Upload a clip or pick the sample, then press **Caption video**.")
     st.stop()
 
-key = ui.clip_key(data, every, settings.beam_size, captioner.info.source)
-clip = ui.stored_clip(key)
+key = clips.clip_key(data, every, settings.decode, captioner.info.source)
+clip = clips.stored_clip(key)
 if st.button("Caption video", type="primary"):
-    clip = ui.caption_clip(name, data, every, settings.beam_size, captioner.info.source)
+    clip = clips.caption_clip(name, data, every, settings.decode, captioner.info.source)
 if clip is not None:
-    ui.render_clip(clip)
+    clips.render_clip(clip)

@@ -21,8 +21,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from im2txt import scenes  # noqa: E402
-from im2txt.scenes import Background, SceneObject  # noqa: E402
+from im2txt.demo import scene_drawing, scenes  # noqa: E402
+from im2txt.demo.scenes import Background, SceneObject  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def clip_objects(t: float) -> list[SceneObject]:
 
 
 def clip_frame(t: float) -> np.ndarray:
-    return scenes.render_scene(clip_objects(t), _CLIP_BACKGROUND, CLIP_SIZE)
+    return scene_drawing.render_scene(clip_objects(t), _CLIP_BACKGROUND, CLIP_SIZE)
 
 
 def clip_audio(t: np.ndarray) -> np.ndarray:
@@ -199,8 +199,9 @@ def readme(captions: dict[str, tuple[str, ...]]) -> str:
         "",
         "## Generated scenes",
         "",
-        "Made by `im2txt.scenes.random_scene(numpy.random.default_rng(seed), num_objects)`, the",
-        "generator the demo model was trained on (these seeds are not among its training scenes).",
+        "Made by `im2txt.demo.scenes.random_scene(numpy.random.default_rng(seed), num_objects)`,",
+        "the generator the demo model was trained on (these seeds are not among its training",
+        "scenes).",
         "Part of this project, under its licence.",
         "",
         "| file | seed, objects | reference captions |",
@@ -215,7 +216,8 @@ def readme(captions: dict[str, tuple[str, ...]]) -> str:
         "",
         f"`{CLIP_FILE}`: {CLIP_SECONDS:g} s, {CLIP_SIZE[0]}x{CLIP_SIZE[1]}, {CLIP_FPS} fps, H.264",
         "(yuv420p) with an AAC audio track of one soft tone per 2-second segment. Drawn with",
-        "`im2txt.scenes.render_scene`; part of this project, under its licence. What happens:",
+        "`im2txt.demo.scene_drawing.render_scene`; part of this project, under its licence.",
+        "What happens:",
         "",
         "| time | scene |",
         "| --- | --- |",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from im2txt.ffmpeg import ffmpeg_exe
+from im2txt.video.ffmpeg import ffmpeg_exe
 
 
 def pattern_clip(

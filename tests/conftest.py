@@ -1,4 +1,4 @@
-"""Shared fixtures: the browser harness, paths to the shared reference material."""
+"""Shared fixtures: the browser harness, paths to the test data and the seed photos."""
 
 from __future__ import annotations
 
@@ -8,21 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.reference import original_im2txt as oi
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("IM2TXT_SHARED", REPO.parent / "shared"))
-REFERENCE = SHARED / "reference"
-SEED_IMAGES = REFERENCE / "seed-images"
-COCO_VOCAB = REFERENCE / "coco-vocab" / "word_counts.txt"
-COCO_INDEX_PREFIX = REFERENCE / "coco-vocab" / "model.ckpt-2000000"
+# The original demo's photos from ../shared when it is there, else the project's sample photos.
+SEED_IMAGES = oi.seed_image_dir()
+# KranthiGV's COCO vocabulary and 2M checkpoint index, committed under tests/data/coco (MIT).
+COCO_VOCAB = oi.real_vocab_path()
+COCO_INDEX_PREFIX = oi.real_checkpoint_prefix()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-@pytest.fixture(scope="session")
-def shared_reference() -> Path:
-    if not REFERENCE.is_dir():
-        pytest.fail(f"the shared reference material is missing: {REFERENCE}")
-    return REFERENCE
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from PIL import Image
 from browser import chromium_page, exception_texts, streamlit_server, wait_for_app
 from conftest import REPO
 from im2txt import load_captioner
-from im2txt.scenes import Scene, random_scene
+from im2txt.demo.scenes import Scene, random_scene
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

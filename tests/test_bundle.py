@@ -13,18 +13,14 @@ import numpy as np
 import pytest
 
 from conftest import COCO_VOCAB
-from im2txt import cli, discovery, load_captioner
-from im2txt.bundle import (
-    BundleWeights,
-    convert_model,
-    read_bundle,
-    read_bundle_meta,
-    write_bundle,
-)
-from im2txt.checkpoint import read_checkpoint
+from im2txt import cli, load_captioner
 from im2txt.config import ModelInfo
 from im2txt.errors import ModelError
-from im2txt.model import count_parameters
+from im2txt.storage import discovery
+from im2txt.storage.bundle import BundleWeights, read_bundle, read_bundle_meta, write_bundle
+from im2txt.storage.checkpoint import read_checkpoint
+from im2txt.storage.convert import convert_model
+from im2txt.weights import count_parameters
 from tests.reference import original_im2txt as oi
 from tiny_model import TINY_CONFIG, TINY_WORDS, tiny_weights, write_tiny_bundle
 

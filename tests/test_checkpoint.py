@@ -11,14 +11,14 @@ import tensorflow as tf
 
 from conftest import COCO_INDEX_PREFIX, COCO_VOCAB
 from im2txt import load_captioner
-from im2txt.checkpoint import BOOKKEEPING, LSTM_ALIASES, read_checkpoint, unused_tensors
 from im2txt.config import ModelConfig
 from im2txt.errors import ModelError
-from im2txt.model import count_parameters, weight_shapes
+from im2txt.storage.checkpoint import BOOKKEEPING, LSTM_ALIASES, read_checkpoint, unused_tensors
+from im2txt.weights import count_parameters, weight_shapes
 from tests.reference import original_im2txt as oi
 
 
-def test_name_table_covers_the_real_checkpoint_index_exactly(shared_reference):
+def test_name_table_covers_the_real_checkpoint_index_exactly():
     stored = dict(tf.train.list_variables(str(COCO_INDEX_PREFIX)))
     assert len(stored) == 383
     expected = weight_shapes(ModelConfig())

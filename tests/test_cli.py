@@ -15,6 +15,7 @@ from PIL import Image
 from clips import pattern_clip
 from conftest import REPO
 from im2txt import cli, load_captioner
+from im2txt.config import DecodeConfig
 from tiny_model import write_tiny_bundle
 
 
@@ -67,7 +68,7 @@ def test_folder_is_walked_sorted_and_bad_files_reported(capsys, tiny, images):
 def test_text_output_matches_the_library(capsys, tiny, images):
     status, out, _ = run(capsys, "caption", "--model", tiny, "--beam-size", "2", images / "a.jpg")
     assert status == 0
-    expected = load_captioner(tiny).caption(images / "a.jpg", beam_size=2)
+    expected = load_captioner(tiny).caption(images / "a.jpg", DecodeConfig(beam_size=2))
     lines = out.splitlines()
     assert lines[0] == "Captions for image a.jpg:"
     assert lines[1:] == [f"  {i}) {c.text} (p={c.probability:f})" for i, c in enumerate(expected)]
@@ -129,7 +130,7 @@ def test_image_bytes_in_json_keep_order_with_many_images(capsys, tiny, tmp_path)
 
 
 def test_video_writes_the_clip_subtitles_and_prints_segments(capsys, tiny, tmp_path):
-    from im2txt.ffmpeg import probe
+    from im2txt.video import probe
 
     clip = pattern_clip(tmp_path / "clip.mp4")
     status, out, err = run(

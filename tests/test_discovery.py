@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from im2txt import discovery
-from im2txt.checkpoint import checkpoint_prefix
 from im2txt.errors import ModelError
+from im2txt.storage import discovery, locations
+from im2txt.storage.checkpoint import checkpoint_prefix
 
 
 def fake_checkpoint(folder, step=2000000, vocab=True, data=True, state=None):
@@ -37,7 +37,9 @@ def fake_bundle(folder, name="im2txt demo (generated shapes)", kind="demo"):
     return folder
 
 
-def test_nothing_found(tmp_path):
+def test_nothing_found(tmp_path, monkeypatch):
+    # A broken install: not even the shipped demo model is there.
+    monkeypatch.setattr(locations, "SHIPPED_DEMO", tmp_path / "no-shipped-demo")
     assert discovery.find_models(tmp_path) == []
     assert discovery.find_models(tmp_path / "does-not-exist") == []
     with pytest.raises(ModelError, match=r"no model in .*: put an im2txt checkpoint .* in .*coco"):
@@ -88,7 +90,8 @@ def test_broken_coco_folder_is_reported_and_demo_used(tmp_path):
     assert discovery.default_model(tmp_path).kind == "demo"
 
 
-def test_index_without_data_is_reported(tmp_path):
+def test_index_without_data_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(locations, "SHIPPED_DEMO", tmp_path / "no-shipped-demo")
     fake_checkpoint(tmp_path / "coco", data=False)
     (found,) = discovery.find_models(tmp_path)
     assert "has no .data-00000-of-00001" in found.problem

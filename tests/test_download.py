@@ -20,19 +20,13 @@ import pytest
 
 from conftest import COCO_VOCAB
 from http_server import Server, tar_gz
-from im2txt import cli, discovery, load_captioner
-from im2txt.config import ModelConfig
-from im2txt.download import (
-    DownloadError,
-    ModelSource,
-    check_model,
-    configured_model_source,
-    default_destination,
-    download_model,
-    shown_url,
-)
-from im2txt.errors import ModelError
-from im2txt.model import weight_shapes
+from im2txt import cli, load_captioner
+from im2txt.config import DecodeConfig, ModelConfig
+from im2txt.errors import DownloadError, ModelError
+from im2txt.storage import discovery
+from im2txt.storage.download import check_model, default_destination, download_model
+from im2txt.storage.fetch import shown_url
+from im2txt.weights import weight_shapes
 from tests.reference import original_im2txt as oi
 from tiny_model import TINY_CONFIG, write_tiny_bundle
 
@@ -388,40 +382,6 @@ def test_error_messages_do_not_leak_the_query(server, root):
     assert "s3cr3t" not in message and message.startswith(f"{url}?...")
 
 
-# --- the operator's configuration ----------------------------------------------------------------
-
-
-def test_configured_model_source(monkeypatch):
-    for name in ("IM2TXT_MODEL_URL", "IM2TXT_MODEL_SHA256", "IM2TXT_MODEL_FETCH_ON_START"):
-        monkeypatch.delenv(name, raising=False)
-    assert configured_model_source() is None
-    assert configured_model_source({"model_url": "  "}) is None
-    assert configured_model_source({"other": "x"}) is None
-
-    monkeypatch.setenv("IM2TXT_MODEL_URL", "https://example.org/env.tgz")
-    assert configured_model_source(None) == ModelSource("https://example.org/env.tgz")
-    monkeypatch.setenv("IM2TXT_MODEL_SHA256", "AB" * 32)
-    assert configured_model_source({}) == ModelSource("https://example.org/env.tgz", "ab" * 32)
-
-    # Secrets win, and the checksum comes from the same place as the URL.
-    secrets = {"model_url": "https://example.org/secret.tgz"}
-    assert configured_model_source(secrets) == ModelSource("https://example.org/secret.tgz")
-    secrets["model_sha256"] = "cd" * 32
-    assert configured_model_source(secrets).sha256 == "cd" * 32
-
-    # Fetching at start-up is asked for explicitly (a TOML true, or "1"/"true"/"yes"/"on").
-    assert not configured_model_source(secrets).fetch_on_start
-    assert configured_model_source({**secrets, "model_fetch_on_start": True}).fetch_on_start
-    monkeypatch.setenv("IM2TXT_MODEL_FETCH_ON_START", "1")
-    assert configured_model_source(None).fetch_on_start
-    assert not configured_model_source(secrets).fetch_on_start  # not mixed across places
-
-    with pytest.raises(DownloadError, match=r"only http:// and https://"):
-        configured_model_source({"model_url": "file:///etc/passwd"})
-    with pytest.raises(DownloadError, match=r"SHA-256 must be 64 hexadecimal digits"):
-        configured_model_source({"model_url": "https://example.org/m.tgz", "model_sha256": "x"})
-
-
 # --- an original COCO-size checkpoint, end to end ------------------------------------------------
 
 
@@ -457,7 +417,7 @@ def test_original_coco_checkpoint_end_to_end(server, root, coco_archives):
     assert (found.format, found.label) == ("checkpoint", "COCO checkpoint model.ckpt-2000000")
     captioner = load_captioner(found.path)
     assert captioner.info.vocab_size == 11520
-    assert captioner.caption(oi.seed_image_bytes("cat.jpg"), beam_size=1, max_length=3)
+    assert captioner.caption(oi.seed_photo("cat.jpg"), DecodeConfig(1, 3))
 
 
 def test_damaged_original_checkpoint_fails_its_checksum(server, root, coco_archives):

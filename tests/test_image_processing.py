@@ -56,7 +56,7 @@ def test_legacy_resize_is_bit_identical_to_tensorflow(height, width):
     np.testing.assert_array_equal(resize_bilinear_legacy(pixels, 346, 346), expected)
 
 
-def test_seed_jpegs_preprocess_exactly_like_the_original_graph(shared_reference):
+def test_seed_jpegs_preprocess_exactly_like_the_original_graph():
     photos = sorted(SEED_IMAGES.glob("*.jpg"))
     assert len(photos) >= 6
     for photo in photos:

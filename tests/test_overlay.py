@@ -1,11 +1,11 @@
-"""Tests for im2txt.overlay: the caption band's layout and its blending into RGB and YUV frames."""
+"""Tests for im2txt.video.overlay: the caption band's layout, blended into RGB and YUV frames."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from im2txt.overlay import (
+from im2txt.video.overlay import (
     BAND_OPACITY,
     MAX_LINES,
     MIN_FONT_PIXELS,

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
+from im2txt.storage import locations
 from test_discovery import fake_bundle, fake_checkpoint
 
 
@@ -25,6 +26,8 @@ def page_text(app: AppTest) -> str:
 
 
 def test_home_with_nothing(monkeypatch, tmp_path):
+    # A broken install: not even the shipped demo model is there.
+    monkeypatch.setattr(locations, "SHIPPED_DEMO", tmp_path / "no-shipped-demo")
     app = run_app(monkeypatch, tmp_path)
     assert "Show and Tell" in app.title[0].value
     text = page_text(app)

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
 from im2txt import load_captioner
+from im2txt.config import DecodeConfig
 from tiny_model import write_tiny_bundle
 
 
@@ -94,7 +95,7 @@ def test_settings_change_the_search(model_dir):
     app.slider(key="beam_size").set_value(5)
     app.run()
     assert app.slider(key="shown").value == 5
-    expected = load_captioner(model_dir / "demo").caption(png(4), beam_size=5)
+    expected = load_captioner(model_dir / "demo").caption(png(4), DecodeConfig(beam_size=5))
     assert list(app.dataframe[0].value["caption"]) == [c.text for c in expected]
     app.slider(key="shown").set_value(2)
     app.run()
@@ -102,14 +103,14 @@ def test_settings_change_the_search(model_dir):
 
 
 def test_results_export(model_dir):
-    import ui
+    from ui import images
 
     captioner = load_captioner(model_dir / "demo")
     results = tuple(captioner.caption_each([png(5), b"junk"], names=["a.png", "b.jpg"]))
-    data = json.loads(ui.results_json(results))
+    data = json.loads(images.results_json(results))
     assert data[0]["image"] == "a.png" and len(data[0]["captions"]) == 3
     assert data[1] == {"image": "b.jpg", "error": "b.jpg: not an image (unrecognised file format)"}
-    rows = list(csv.DictReader(io.StringIO(ui.results_csv(results))))
+    rows = list(csv.DictReader(io.StringIO(images.results_csv(results))))
     assert [r["rank"] for r in rows] == ["1", "2", "3", ""]
     assert float(rows[0]["probability"]) == pytest.approx(results[0].captions[0].probability)
 

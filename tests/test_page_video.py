@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui
 from clips import pattern_clip
 from conftest import REPO
 from tiny_model import write_tiny_bundle
+from ui import clips
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,9 @@ def test_limits_are_stated(page):
 
 def test_upload_caption_segments_and_downloads(page, clip, monkeypatch):
     calls = []
-    real = ui.make_captioned_video
+    real = clips.make_captioned_video
     monkeypatch.setattr(
-        ui, "make_captioned_video", lambda *a, **k: calls.append(1) or real(*a, **k)
+        clips, "make_captioned_video", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     page.get("file_uploader")[0].set_value(("clip.mp4", clip, "video/mp4"))
     page.run()

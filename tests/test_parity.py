@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from im2txt import load_captioner
+from im2txt.config import DecodeConfig
 from im2txt.image_processing import load_image, preprocess
 from tests.reference import original_im2txt as oi
 
@@ -124,12 +125,7 @@ def test_every_naming_and_vocabulary_format_captions_like_the_original(
 )
 def test_beam_sizes_lengths_and_normalization(original, vocab, checkpoints, images, decode):
     captioner = load_captioner(checkpoints["tf1.0"])
-    ours = captioner.caption_many(
-        images,
-        beam_size=decode["beam_size"],
-        max_length=decode.get("max_caption_length", 20),
-        length_normalization=decode.get("length_normalization_factor", 0.0),
-    )
+    ours = captioner.caption_many(images, DecodeConfig(**decode))
     for image, captions in zip(images, ours, strict=True):
         reference = reference_captions(original, vocab, image, **decode)
         assert_same(captions, reference, decode)
@@ -148,7 +144,7 @@ def test_one_at_a_time_equals_batched(checkpoints, images):
     # Same captions, same order; probabilities agree to float32 rounding (a batch of 8 rows takes
     # other matmul kernels than 1 row, so the last bits may differ).
     captioner = load_captioner(checkpoints["tf1.2"])
-    batched = captioner.caption_many(images, beam_size=3)
+    batched = captioner.caption_many(images, DecodeConfig(beam_size=3))
     for image, expected in zip(images, batched, strict=True):
         single = captioner.caption(image)
         assert [c.text for c in single] == [c.text for c in expected]
@@ -158,7 +154,7 @@ def test_one_at_a_time_equals_batched(checkpoints, images):
 
 
 def test_printed_lines_equal_the_original_for_complete_captions(original, vocab, checkpoints):
-    image = oi.seed_image_bytes("COCO_val2014_000000224477.jpg")
+    image = oi.seed_photo("COCO_val2014_000000224477.jpg")
     captioner = load_captioner(checkpoints["tf1.2"])
     lines = [
         f"  {i}) {c.text} (p={c.probability:f})" for i, c in enumerate(captioner.caption(image))

@@ -1,4 +1,4 @@
-"""Tests for im2txt.scenes: the generated training scenes, their captions and their rendering."""
+"""Tests for im2txt.demo scenes: the generated training scenes, their captions, their rendering."""
 
 from __future__ import annotations
 
@@ -9,23 +9,24 @@ import math
 import numpy as np
 import pytest
 
-from im2txt.scenes import (
+from im2txt.demo.scene_drawing import render_background, render_scene
+from im2txt.demo.scene_grammar import (
+    COLOURS,
+    SHAPES,
+    caption_vocabulary,
+    relation_between,
+    scene_captions,
+)
+from im2txt.demo.scenes import (
     ASPECT_RATIOS,
     BACKGROUND_KINDS,
     COLOUR_JITTER,
-    COLOURS,
     ORDER_MARGIN,
-    SHAPES,
     SIZE_RANGES,
     Background,
     SceneObject,
-    caption_vocabulary,
     random_background,
     random_scene,
-    relation_between,
-    render_background,
-    render_scene,
-    scene_captions,
 )
 
 NUM_SCENES = 1000

@@ -1,4 +1,4 @@
-"""Tests for im2txt.subtitles: SRT, WebVTT and JSON from segments."""
+"""Tests for im2txt.video.subtitles: SRT, WebVTT and JSON from segments."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from fractions import Fraction
 import pytest
 
 from im2txt.captioner import Caption
-from im2txt.ffmpeg import VideoInfo
-from im2txt.subtitles import timestamp, to_json, to_srt, to_vtt
-from im2txt.video import Sample, Segment, VideoCaptions
+from im2txt.video.probe import VideoInfo
+from im2txt.video.segments import Sample, Segment, VideoCaptions
+from im2txt.video.subtitles import timestamp, to_json, to_srt, to_vtt
 
 
 def caption(text: str, logprob: float = -1.0) -> Caption:

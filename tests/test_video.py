@@ -1,4 +1,4 @@
-"""Tests for im2txt.video on clips made here with imageio-ffmpeg's ffmpeg.
+"""Tests for im2txt.video.sampling on clips made here with imageio-ffmpeg's ffmpeg.
 
 Most clips are 160x120 and a few seconds long. Each frame carries its index as ten black or white
 stripes along the top, so that a sampled frame can be told exactly, and a solid colour below,
@@ -18,23 +18,18 @@ import numpy as np
 import pytest
 
 from im2txt.captioner import Caption
+from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
-from im2txt.ffmpeg import VideoInfo, ffmpeg_exe, parse_header, probe
-from im2txt.overlay import caption_band
-from im2txt.subtitles import to_srt, to_vtt
-from im2txt.video import (
-    Sample,
-    caption_video,
-    default_output,
-    make_captioned_video,
-    merge_samples,
-    render_video,
-    sample_frames,
-    segment_at,
-)
+from im2txt.video import caption_video, default_output, make_captioned_video, render_video
+from im2txt.video.ffmpeg import ffmpeg_exe
+from im2txt.video.overlay import caption_band
+from im2txt.video.probe import VideoInfo, parse_header, probe
+from im2txt.video.sampling import sample_frames
+from im2txt.video.segments import Sample, merge_samples, segment_at
+from im2txt.video.subtitles import to_srt, to_vtt
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO_MODEL = REPO / "model" / "demo"
+DEMO_MODEL = REPO / "im2txt" / "demo" / "model"
 COLOURS = {
     "red": (220, 40, 40),
     "blue": (40, 90, 225),
@@ -163,9 +158,7 @@ class FakeCaptioner:
     def __init__(self) -> None:
         self.batches: list[list[np.ndarray]] = []
 
-    def caption_many(
-        self, images, beam_size=3, max_length=20, length_normalization=0.0, progress=None
-    ):
+    def caption_many(self, images, decode=None, progress=None):
         self.batches.append(list(images))
         results = []
         for image in images:
@@ -176,7 +169,7 @@ class FakeCaptioner:
             logprob = -1.0 - frame_index(image) / 1000
             best = Caption(("a", colour, "frame", "."), logprob, (0.9, 0.8, 0.7, 0.6), 0.5)
             other = Caption(("a", "frame", "."), logprob - 1.0, (0.5, 0.4, 0.3), 0.2)
-            results.append([best, other][:beam_size])
+            results.append([best, other][: (decode or DecodeConfig()).beam_size])
         return results
 
     @property
@@ -375,8 +368,9 @@ def test_subtitle_cue_times_match_the_segments(clips):
 def test_real_captioner_captions_the_sampled_frames(clips):
     from im2txt.captioner import Captioner
     from im2txt.config import ModelConfig, ModelInfo
-    from im2txt.model import ShowAndTellModel, weight_shapes
+    from im2txt.model import ShowAndTellModel
     from im2txt.vocabulary import Vocabulary
+    from im2txt.weights import weight_shapes
 
     config = ModelConfig(
         encoder="small_cnn", resize_height=64, resize_width=64, image_height=64, image_width=64,
@@ -392,20 +386,20 @@ def test_real_captioner_captions_the_sampled_frames(clips):
     captioner = Captioner(
         ShowAndTellModel(config, weights), Vocabulary(words), ModelInfo("random", "demo", "", 20)
     )
-    result = caption_video(captioner, clips["pal_silent"], beam_size=2, max_length=6)
+    result = caption_video(captioner, clips["pal_silent"], decode=DecodeConfig(2, 6))
     frames = [f.pixels for f in sample_frames(clips["pal_silent"])]
     assert [s.captions for s in result.samples] == [
-        tuple(c) for c in captioner.caption_many(frames, beam_size=2, max_length=6)
+        tuple(c) for c in captioner.caption_many(frames, DecodeConfig(2, 6))
     ]
     assert all(len(s.captions) == 2 for s in result.samples)
     assert sum(len(s.samples) for s in result.segments) == len(result.samples) == 4
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not DEMO_MODEL.is_dir(), reason="model/demo is not there yet")
+@pytest.mark.skipif(not DEMO_MODEL.is_dir(), reason="the demo model is not there yet")
 def test_demo_model_captions_a_clip_of_shapes(tmp_path):
     from im2txt.captioner import load_captioner
-    from im2txt.scenes import Background, SceneObject, render_scene
+    from im2txt.demo.scenes import Background, SceneObject, render_scene
 
     background = Background("plain", (200, 200, 200), (200, 200, 200))
     size = (320, 240)

@@ -9,7 +9,7 @@ from im2txt.errors import ModelError
 from im2txt.vocabulary import Vocabulary
 
 
-def test_real_coco_vocabulary(shared_reference):
+def test_real_coco_vocabulary():
     vocab = Vocabulary.from_file(COCO_VOCAB)
     # 11,519 lines + the appended <UNK>: the original logged "Created vocabulary with 11520 words".
     assert len(vocab) == 11520

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from im2txt import bundle
 from im2txt.config import ModelConfig, ModelInfo
-from im2txt.model import weight_shapes
+from im2txt.storage import bundle
+from im2txt.weights import weight_shapes
 
 TINY_CONFIG = ModelConfig(
     encoder="small_cnn",

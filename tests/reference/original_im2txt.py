@@ -94,17 +94,25 @@ def reference_dir() -> Path:
     return shared_dir() / "reference"
 
 
+def _data_dir() -> Path:
+    """tests/data/coco: the community checkpoint's vocabulary and index (MIT, committed)."""
+    return _THIS.parents[1] / "data" / "coco"
+
+
 def real_vocab_path() -> Path:
-    return reference_dir() / "coco-vocab" / "word_counts.txt"
+    return _data_dir() / "word_counts.txt"
 
 
 def real_checkpoint_prefix() -> Path:
     """Prefix of the real 2M checkpoint; only its ``.index`` exists (names/shapes, no values)."""
-    return reference_dir() / "coco-vocab" / REAL_CHECKPOINT_PREFIX_NAME
+    return _data_dir() / REAL_CHECKPOINT_PREFIX_NAME
 
 
 def seed_image_dir() -> Path:
-    return reference_dir() / "seed-images"
+    """The original demo's photos when ``../shared`` is there (they are not the project's to
+    commit); otherwise the project's own public-domain sample photos, so no test is lost."""
+    shared = reference_dir() / "seed-images"
+    return shared if shared.is_dir() else _THIS.parents[2] / "sample_images"
 
 
 def seed_image_names() -> list[str]:
@@ -112,8 +120,14 @@ def seed_image_names() -> list[str]:
 
 
 def seed_image_bytes(name: str) -> bytes:
-    """Encoded bytes of one of the shared seed photos (never copy them into the repo)."""
+    """Encoded bytes of one of the seed photos (never copy the shared ones into the repo)."""
     return (seed_image_dir() / name).read_bytes()
+
+
+def seed_photo(preferred: str) -> bytes:
+    """The seed photo `preferred` (a name from ../shared), else the first seed photo there is."""
+    path = seed_image_dir() / preferred
+    return path.read_bytes() if path.is_file() else seed_image_bytes(seed_image_names()[0])
 
 
 def _pink_noise(rng, height: int, width: int, exponent: float) -> np.ndarray:

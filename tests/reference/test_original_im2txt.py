@@ -11,16 +11,6 @@ import tensorflow as tf
 
 from tests.reference import original_im2txt as oi
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _shared_material():
-    # Like tests/conftest.py: missing reference material is a failure, not a skip.
-    for path in (oi.real_vocab_path(), oi.seed_image_dir(), oi.real_checkpoint_prefix()):
-        suffix = ".index" if path == oi.real_checkpoint_prefix() else ""
-        if not path.with_name(path.name + suffix).exists():
-            pytest.fail(f"shared reference material missing: {path}{suffix} (IM2TXT_SHARED)")
-
-
 SEED = 0
 
 
@@ -158,7 +148,7 @@ def _lstm(weights, x, c, h):
 
 
 def test_graph_matches_spec_math(model, weights):
-    jpeg = oi.seed_image_bytes("cat.jpg")
+    jpeg = oi.seed_photo("cat.jpg")
     got = model.image_intermediates(
         jpeg, ["resized_image", "image", "Mixed_7c", "inception_output", "image_embedding"]
     )

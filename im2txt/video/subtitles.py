@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from im2txt.captioner import Caption
-    from im2txt.video import Segment, VideoCaptions
+    from im2txt.video.sampling import Segment, VideoCaptions
 
 
 def to_srt(segments: Sequence[Segment]) -> str:

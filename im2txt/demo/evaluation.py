@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from im2txt import scenes
-from im2txt.bleu import Bleu, corpus_bleu
+from im2txt.config import DecodeConfig
+from im2txt.demo import scene_grammar, scenes
+from im2txt.demo.bleu import Bleu, corpus_bleu
 
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
@@ -65,12 +66,12 @@ def named_objects(caption: str) -> Counter:
     """(colour, shape) -> how many the caption names: "two red circles" counts 2."""
     words = caption.split()
     named: Counter = Counter()
-    plurals = {shape + "s": shape for shape in scenes.SHAPES}
+    plurals = {shape + "s": shape for shape in scene_grammar.SHAPES}
     for i, word in enumerate(words[:-1]):
-        if word not in scenes.COLOURS:
+        if word not in scene_grammar.COLOURS:
             continue
         following = words[i + 1]
-        if following in scenes.SHAPES:
+        if following in scene_grammar.SHAPES:
             named[(word, following)] += 1
         elif following in plurals:
             number = {"two": 2, "three": 3}.get(words[i - 1] if i else "", 2)
@@ -81,7 +82,7 @@ def named_objects(caption: str) -> Counter:
 def stated_relation(caption: str) -> tuple[tuple[str, str], str, tuple[str, str]] | None:
     """(kind A, relation, kind B) for "... A <relation words> ... B ...", else None."""
     words = caption.split()
-    for relation, phrase in scenes.RELATIONS.items():
+    for relation, phrase in scene_grammar.RELATIONS.items():
         pattern = phrase.split()
         for i in range(len(words) - len(pattern) + 1):
             if words[i : i + len(pattern)] == pattern:
@@ -96,13 +97,11 @@ def stated_relation(caption: str) -> tuple[tuple[str, str], str, tuple[str, str]
 def evaluate(
     captioner: Captioner,
     scene_list: Sequence[scenes.Scene],
-    beam_size: int = 3,
+    decode: DecodeConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """Score the top beam-search caption of each scene (see EvalReport); progress(done, total)."""
-    results = captioner.caption_many(
-        [scene.image for scene in scene_list], beam_size=beam_size, progress=progress
-    )
+    results = captioner.caption_many([scene.image for scene in scene_list], decode, progress)
     top = [captions[0].text for captions in results]
     tallies = {count: [0, 0] for count in (1, 2, 3)}
     relation = [0, 0]
@@ -115,7 +114,7 @@ def evaluate(
             stated = stated_relation(caption)
             if stated is not None:
                 a, b = ((obj.colour, obj.shape) for obj in scene.objects)
-                inverse = scenes.INVERSE_RELATION[scene.relation]
+                inverse = scene_grammar.INVERSE_RELATION[scene.relation]
                 relation[0] += stated in ((a, scene.relation, b), (b, inverse, a))
                 relation[1] += 1
     bleu = corpus_bleu(

@@ -15,6 +15,7 @@ import numpy as np
 
 from im2txt.config import ModelConfig
 from im2txt.errors import ModelError
+from im2txt.weights import weight_shapes
 
 # Checkpoint tensor name -> model weight name, for every name that is not spelt the same in the
 # model. Only the LSTM changed names across TensorFlow versions; shapes and layout never did.
@@ -81,8 +82,6 @@ def read_checkpoint(prefix: str | Path) -> tuple[ModelConfig, Mapping[str, np.nd
     """An original im2txt checkpoint -> (config inferred from its shapes, weights by model name)."""
     import tensorflow as tf
 
-    from im2txt.model import weight_shapes
-
     prefix = checkpoint_prefix(prefix)
     try:
         reader = tf.train.load_checkpoint(str(prefix))
@@ -133,8 +132,6 @@ class CheckpointWeights(Mapping[str, np.ndarray]):
 def unused_tensors(prefix: str | Path) -> list[str]:
     """Tensors of a checkpoint the model does not use (optimizer slots, counters, ...)."""
     import tensorflow as tf
-
-    from im2txt.model import weight_shapes
 
     stored = dict(tf.train.list_variables(str(checkpoint_prefix(prefix))))
     names, config = _names_and_config(prefix, stored)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from im2txt import bundle, checkpoint
 from im2txt.config import ModelConfig, ModelInfo
-from im2txt.discovery import VOCAB_NAME
 from im2txt.errors import ModelError
-from im2txt.vocabulary import Vocabulary
+from im2txt.storage import bundle, checkpoint
+from im2txt.vocabulary import VOCAB_NAME, Vocabulary
+from im2txt.weights import count_parameters
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,6 @@ class ModelFiles:
 def read_model(path: str | Path, vocab: str | Path | None = None) -> ModelFiles:
     """Read a bundle folder, or an original checkpoint (folder or prefix); ModelError on any
     problem. `vocab` overrides the word_counts.txt found beside the model."""
-    from im2txt.model import count_parameters
-
     path = Path(path)
     if path.is_dir() and bundle.is_bundle(path):
         config, weights, info = bundle.read_bundle(path)

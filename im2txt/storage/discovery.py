@@ -1,19 +1,15 @@
-"""Finding the models a user has put on disk: COCO checkpoints and bundles under model/."""
+"""Finding the models on disk: COCO checkpoints and bundles in the models folder, and the demo."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from im2txt import bundle
-from im2txt.checkpoint import chosen_checkpoint, find_checkpoint_prefixes
 from im2txt.errors import ModelError
-
-# Where a COCO checkpoint goes by default; any other sub-folder of model/ is looked at too.
-COCO_FOLDER = "coco"
-DEMO_FOLDER = "demo"
-VOCAB_NAME = "word_counts.txt"
+from im2txt.storage import bundle, locations
+from im2txt.storage.checkpoint import chosen_checkpoint, find_checkpoint_prefixes
+from im2txt.storage.locations import COCO_FOLDER, DEMO_FOLDER, model_root
+from im2txt.vocabulary import VOCAB_NAME
 
 
 @dataclass(frozen=True)
@@ -38,24 +34,18 @@ class FoundModel:
         return self.problem is None
 
 
-def model_root() -> Path:
-    """model/ beside the package (a clone of the repository), or $IM2TXT_MODEL_DIR."""
-    override = os.environ.get("IM2TXT_MODEL_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parent.parent / "model"
-
-
 def find_models(root: str | Path | None = None) -> list[FoundModel]:
-    """Every model under root, in the order the default-model lookup prefers them."""
+    """Every model under root (default: the models folder), then the shipped demo model unless
+    root has a demo/ of its own, in the order the default-model lookup prefers them."""
     root = Path(root) if root is not None else model_root()
-    if not root.is_dir():
-        return []
-    folders = [root / COCO_FOLDER, root]
-    folders += sorted(
-        p for p in root.iterdir() if p.is_dir() and p.name not in (COCO_FOLDER, DEMO_FOLDER)
-    )
-    folders.append(root / DEMO_FOLDER)
+    folders = []
+    if root.is_dir():
+        folders = [root / COCO_FOLDER, root]
+        folders += sorted(
+            p for p in root.iterdir() if p.is_dir() and p.name not in (COCO_FOLDER, DEMO_FOLDER)
+        )
+    own_demo = root / DEMO_FOLDER
+    folders.append(own_demo if own_demo.is_dir() else locations.SHIPPED_DEMO)
     found = []
     for folder in folders:
         model = inspect_folder(folder)

@@ -1,0 +1,1 @@
+"""How the demo model (model/ here, shipped as package data) was made: scenes, training, scores."""

@@ -1,0 +1,1 @@
+"""Models on disk: checkpoints, bundles, conversion, discovery, locations and downloads."""

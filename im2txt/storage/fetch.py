@@ -1,0 +1,153 @@
+"""Fetching a file over http(s): streamed to disk with a SHA-256 and progress, one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from im2txt.errors import DownloadError
+
+# (bytes received, bytes expected or None when the server does not say).
+Progress = Callable[[int, int | None], None]
+
+
+SCHEMES = ("http", "https")
+
+
+# Seconds a connection may stay silent (connecting, or between two reads) before giving up.
+TIMEOUT = 60.0
+
+
+CHUNK = 1 << 20
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be shown and logged: no user:password, no query (signed links hold
+    their token there), no fragment."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return repr(url[:60])
+    query = "?..." if parts.query else ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", "")) + query
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http(s) only: a link must never lead to a local file or to ftp."""
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        target = urljoin(req.full_url, headers.get("Location") or headers.get("URI") or "")
+        scheme = urlsplit(target).scheme.lower()
+        if scheme not in SCHEMES:
+            fp.close()
+            raise DownloadError(
+                f"{shown_url(req.full_url)}: redirected to a {scheme or 'relative'}: URL, refused"
+            )
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib with http and https handlers only (no file:, ftp: or data: ones)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _HttpOnlyRedirects(),
+        urllib.request.HTTPErrorProcessor(),
+        urllib.request.UnknownHandler(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+def fetch(url: str, shown: str, target: Path, progress: Progress | None, timeout: float) -> str:
+    """Stream the URL into `target`; return the SHA-256 of what was received."""
+    request = urllib.request.Request(url, headers={"User-Agent": "im2txt-download"})
+    try:
+        response = _opener().open(request, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        e.close()
+        raise DownloadError(f"{shown}: HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        raise DownloadError(f"{shown}: {_no_connection(e.reason, timeout)}") from None
+    except (OSError, http.client.HTTPException) as e:
+        raise DownloadError(f"{shown}: {_no_connection(e, timeout)}") from None
+    digest = hashlib.sha256()
+    done = 0
+    with response:
+        total = _content_length(response)
+        if progress:
+            progress(0, total)
+        try:
+            with open(target, "wb") as out:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+        except (OSError, http.client.HTTPException) as e:
+            raise DownloadError(
+                f"{shown}: transfer failed after {done:,} bytes ({reason(e)})"
+            ) from None
+    if total is not None and done != total:
+        raise DownloadError(f"{shown}: transfer cut short: received {done:,} of {total:,} bytes")
+    if done == 0:
+        raise DownloadError(f"{shown}: the server sent an empty file")
+    return digest.hexdigest()
+
+
+def _no_connection(error: BaseException | str, timeout: float) -> str:
+    if isinstance(error, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return f"cannot connect ({reason(error)})"
+
+
+def _content_length(response) -> int | None:
+    try:
+        length = int(response.headers.get("Content-Length", ""))
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def check_url(url: str) -> None:
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as e:
+        raise DownloadError(f"{shown_url(url)}: not a valid URL ({e})") from None
+    if parts.scheme.lower() not in SCHEMES:
+        raise DownloadError(f"{shown_url(url)}: only http:// and https:// URLs can be downloaded")
+    if not parts.hostname:
+        raise DownloadError(f"{shown_url(url)}: the URL has no host")
+
+
+def normalised_sha256(text: str) -> str:
+    value = text.strip().lower().removeprefix("sha256:")
+    if not _SHA256.fullmatch(value):
+        raise DownloadError(f"SHA-256 must be 64 hexadecimal digits, got {text.strip()[:80]!r}")
+    return value
+
+
+def reason(error: BaseException | str) -> str:
+    """One line on what went wrong, for a message."""
+    if isinstance(error, TimeoutError):
+        return "no answer in time"
+    text = str(error if isinstance(error, str) else getattr(error, "strerror", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__

@@ -1,0 +1,30 @@
+"""Captioned videos: frames sampled by time, captioned in batches, merged into segments, drawn back.
+
+info = probe("clip.mp4")                                  # VideoInfo, or a one-line VideoError
+captions = caption_video(captioner, "clip.mp4", every=1.0)  # VideoCaptions: samples, segments
+render_video(captions.info, captions.segments, "clip_captioned.mp4")
+# or both at once, what the app and the command line call:
+result = make_captioned_video(captioner, "clip.mp4")    # CaptionedVideo: captions, output
+"""
+
+from im2txt.video.captioned import make_captioned_video
+from im2txt.video.probe import VideoInfo, probe
+from im2txt.video.render import default_output, render_video
+from im2txt.video.sampling import DEFAULT_EVERY, MAX_DURATION, caption_video, sample_frames
+from im2txt.video.segments import CaptionedVideo, Sample, Segment, VideoCaptions
+
+__all__ = [
+    "DEFAULT_EVERY",
+    "MAX_DURATION",
+    "CaptionedVideo",
+    "Sample",
+    "Segment",
+    "VideoCaptions",
+    "VideoInfo",
+    "caption_video",
+    "default_output",
+    "make_captioned_video",
+    "probe",
+    "render_video",
+    "sample_frames",
+]

@@ -1,0 +1,171 @@
+"""Sampling a clip by time and captioning the samples in batches.
+
+Sampling. Sample k is taken at t_k = k * every seconds (k = 0, 1, ...) while t_k is before the end
+of the video, t measured from the first frame. Its image is the frame on screen at t_k: the last
+frame whose presentation time is <= t_k. This holds for any frame rate (29.97 is 30000/1001) and for
+variable frame rates, because ffmpeg's fps filter with round=up does exactly this selection on the
+frames' own timestamps. Frames come upright: ffmpeg applies the rotation metadata.
+
+Segments (segments.py), rendering (render.py); the ffmpeg plumbing is in ffmpeg.py and probe.py.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from im2txt.config import DecodeConfig
+from im2txt.errors import VideoError
+from im2txt.video.ffmpeg import Process, check_decoded, decode_command
+from im2txt.video.probe import VideoInfo, probe
+from im2txt.video.segments import Sample, VideoCaptions, merge_samples
+
+if TYPE_CHECKING:
+    from im2txt.captioner import Captioner
+
+
+# Seconds between samples.
+DEFAULT_EVERY = 1.0
+# Longest clip accepted, in seconds (a 10-minute clip at 1 sample a second is 600 captions).
+MAX_DURATION = 600.0
+# Upper bound on the bytes of sampled frames held at once while they wait for the captioner.
+SAMPLE_MEMORY = 256 * 2**20
+
+# progress(stage, done, total): stage is "captioning" (samples) or "rendering" (frames). Totals are
+# estimates from the header until the last call, where done == total.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """A decoded frame and the time it is shown at, in seconds from the first frame."""
+
+    time: float
+    pixels: np.ndarray  # [height, width, 3] uint8 RGB
+
+
+# --- the public functions ------------------------------------------------------------------------
+
+
+def sample_frames(
+    video: str | os.PathLike | VideoInfo, every: float = DEFAULT_EVERY
+) -> Iterator[Frame]:
+    """The frames shown at t = 0, every, 2 * every, ... before the end, decoded one pass.
+
+    A generator: frames are decoded as they are consumed; closing it stops ffmpeg. Raises
+    VideoError when the clip turns out to be truncated, damaged or without frames.
+    """
+    info = video if isinstance(video, VideoInfo) else probe(video)
+    step = _every_fraction(every)
+    rate = 1 / step
+    filters = f"setpts=PTS-STARTPTS,fps=fps={rate.numerator}/{rate.denominator}:round=up"
+    command = decode_command(info, filters, "rgb24")
+    frame_bytes = info.width * info.height * 3
+    count = 0
+    with Process(command, info.path) as decoder:
+        while True:
+            buffer = bytearray(frame_bytes)
+            if not decoder.read_into(buffer):
+                break
+            pixels = np.frombuffer(buffer, np.uint8).reshape(info.height, info.width, 3)
+            yield Frame(float(count * step), pixels)
+            count += 1
+        code, log = decoder.finish()
+    check_decoded(info, count, float(count * step), math.ceil(info.duration / step), code, log)
+
+
+def caption_video(
+    captioner: Captioner,
+    video: str | os.PathLike | VideoInfo,
+    every: float = DEFAULT_EVERY,
+    decode: DecodeConfig | None = None,
+    max_duration: float | None = MAX_DURATION,
+    progress: Progress | None = None,
+    thumbnail_width: int | None = None,
+) -> VideoCaptions:
+    """Caption the frames shown every `every` seconds, in batches, and merge them into segments.
+
+    With thumbnail_width, each Sample keeps its frame shrunk to that width (for timelines).
+
+    Raises VideoError for a clip that cannot be used or is longer than max_duration seconds
+    (None: no limit).
+    """
+    info = video if isinstance(video, VideoInfo) else probe(video)
+    check_duration(info, max_duration)
+    step = _every_fraction(every)
+    expected = max(1, math.ceil(info.duration / step))
+    batch = _sample_batch_size(captioner, info)
+    samples: list[Sample] = []
+    pending: list[Frame] = []
+
+    def caption_pending(last: bool) -> None:
+        found = captioner.caption_many([frame.pixels for frame in pending], decode)
+        samples.extend(
+            Sample(f.time, tuple(c), _thumbnail(f.pixels, thumbnail_width))
+            for f, c in zip(pending, found, strict=True)
+        )
+        pending.clear()
+        if progress:
+            done = len(samples)
+            progress("captioning", done, done if last else max(expected, done + 1))
+
+    with closing(sample_frames(info, float(step))) as frames:
+        for frame in frames:
+            if len(pending) == batch:
+                caption_pending(last=False)
+            pending.append(frame)
+    caption_pending(last=True)
+    # The header's duration is rounded to 10 ms: a last sample at or after it means the clip ends
+    # less than 5 ms later (and at most one frame after that sample).
+    last = samples[-1].time
+    end = max(info.duration, min(last + 1 / info.fps, info.duration + 0.005))
+    return VideoCaptions(info, float(step), tuple(samples), merge_samples(samples, end))
+
+
+def check_duration(info: VideoInfo, max_duration: float | None) -> None:
+    """Raise VideoError if the clip is longer than max_duration seconds (None: no limit)."""
+    if max_duration is not None and info.duration > max_duration:
+        raise VideoError(
+            f"{info.path}: the clip is {_minutes(info.duration)} long, over the "
+            f"{_minutes(max_duration)} limit"
+        )
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _every_fraction(every: float) -> Fraction:
+    """Seconds between samples as an exact fraction, so that sample times are exact."""
+    if not every > 0 or math.isinf(every):
+        raise ValueError(f"every must be a positive number of seconds, got {every}")
+    return Fraction(every).limit_denominator(1000)
+
+
+def _sample_batch_size(captioner: Captioner, info: VideoInfo) -> int:
+    """Frames captioned together: the captioner's batch, fewer for very large frames."""
+    frame_bytes = info.width * info.height * 3
+    return max(1, min(getattr(captioner, "batch_size", 32), SAMPLE_MEMORY // frame_bytes))
+
+
+def _minutes(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def _thumbnail(pixels: np.ndarray, width: int | None) -> np.ndarray | None:
+    if not width:
+        return None
+    image = Image.fromarray(pixels)
+    height = max(1, round(image.height * width / image.width))
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))

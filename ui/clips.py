@@ -1,0 +1,167 @@
+"""The Video page's work: captioning and rendering a clip with progress, kept per session, shown
+with its player, timeline and downloads."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from im2txt.config import DecodeConfig
+from im2txt.errors import Im2txtError
+from im2txt.video import Segment, make_captioned_video
+from ui.models import load_model
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+# --- getting the COCO model ---------------------------------------------------------------------
+
+
+# --- shared widgets ------------------------------------------------------------------------------
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+# --- video ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """A captioned clip, kept in the session so that reruns show it without redoing the work."""
+
+    name: str
+    video: bytes  # the rendered MP4
+    srt: str
+    vtt: str
+    json: str
+    segments: tuple[Segment, ...]
+    thumbnails: tuple[np.ndarray | None, ...]  # one per segment: its first sample's frame
+    seconds: float
+
+
+def clip_key(data: bytes, every: float, decode: DecodeConfig, model_path: str) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    return f"{digest}:{every}:{decode}:{model_path}"
+
+
+def stored_clip(key: str) -> ClipResult | None:
+    return st.session_state.get("clips", {}).get(key)
+
+
+def caption_clip(
+    name: str, data: bytes, every: float, decode: DecodeConfig, model_path: str
+) -> ClipResult | None:
+    """Caption and render an uploaded clip with a progress bar; keep the result in the session.
+
+    The upload and the rendered file live in a temporary folder removed before returning; on a
+    bad clip, one error line naming the upload and None.
+    """
+    bar = st.progress(0.0, text="Starting…")
+    started = time.perf_counter()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        what = "Captioning frames" if stage == "captioning" else "Rendering frames"
+        elapsed = time.perf_counter() - started
+        bar.progress(
+            min(done / max(total, 1), 1.0), text=f"{what}: {done}/{total} · {elapsed:.0f} s"
+        )
+
+    suffix = Path(name).suffix.lower() or ".mp4"
+    with tempfile.TemporaryDirectory(prefix="im2txt-video-") as folder:
+        source = Path(folder) / f"upload{suffix}"
+        source.write_bytes(data)
+        try:
+            result = make_captioned_video(
+                load_model(model_path),
+                source,
+                Path(folder) / "captioned.mp4",
+                every=every,
+                decode=decode,
+                progress=progress,
+                thumbnail_width=160,
+            )
+            video = result.output.read_bytes()
+        except Im2txtError as e:
+            bar.empty()
+            st.error(str(e).replace(str(source), name))
+            return None
+    samples = result.captions.samples
+    clip = ClipResult(
+        name=name,
+        video=video,
+        srt=result.srt,
+        vtt=result.vtt,
+        json=result.json,
+        segments=result.captions.segments,
+        thumbnails=tuple(samples[s.samples[0]].thumbnail for s in result.captions.segments),
+        seconds=time.perf_counter() - started,
+    )
+    bar.empty()
+    clips = st.session_state.setdefault("clips", {})
+    clips[clip_key(data, every, decode, model_path)] = clip
+    while len(clips) > 3:  # a few results per session; each holds its rendered clip
+        clips.pop(next(iter(clips)))
+    return clip
+
+
+def render_clip(clip: ClipResult) -> None:
+    """The rendered clip with subtitles, a timeline of segments, and downloads."""
+    player, timeline = st.columns([3, 2])  # side by side on a laptop, stacked on a phone
+    player.video(clip.video, subtitles={"English": clip.vtt})
+    player.caption(f"{clip.name}: {len(clip.segments)} segment(s), done in {clip.seconds:.1f} s.")
+    rows = [
+        {
+            "frame": _data_uri(thumbnail),
+            "time": f"{_clock(s.start)} – {_clock(s.end)}",
+            "caption": s.text,
+            "probability": 100 * s.probability,
+        }
+        for s, thumbnail in zip(clip.segments, clip.thumbnails, strict=True)
+    ]
+    timeline.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "frame": st.column_config.ImageColumn("Frame", width="small"),
+            "time": st.column_config.TextColumn("Time"),
+            "caption": st.column_config.TextColumn("Caption", width="large"),
+            "probability": st.column_config.NumberColumn("Probability", format="%.4f%%"),
+        },
+    )
+    stem = Path(clip.name).stem
+    columns = st.columns(4)
+    downloads = [
+        ("Download MP4", clip.video, f"{stem}_captioned.mp4", "video/mp4"),
+        ("Download SRT", clip.srt, f"{stem}.srt", "application/x-subrip"),
+        ("Download VTT", clip.vtt, f"{stem}.vtt", "text/vtt"),
+        ("Download JSON", clip.json, f"{stem}.json", "application/json"),
+    ]
+    for column, (label, data, file_name, mime) in zip(columns, downloads, strict=True):
+        column.download_button(
+            label, data, file_name, mime, on_click="ignore", width="stretch", key=label
+        )
+
+
+def _data_uri(pixels: np.ndarray | None) -> str | None:
+    if pixels is None:
+        return None
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    return f"{int(minutes)}:{seconds:04.1f}"

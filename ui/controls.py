@@ -1,0 +1,61 @@
+"""The widgets the pages share: decoding settings in the sidebar, upload limits, sample files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from im2txt.config import DecodeConfig
+from im2txt.image_processing import IMAGE_SUFFIXES
+
+DEFAULTS = DecodeConfig()
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
+
+
+IMAGE_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
+
+
+VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm"]
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    decode: DecodeConfig
+    # How many of the decode.beam_size captions to show.
+    shown: int
+
+
+def decode_controls(max_length: bool = True) -> DecodeSettings:
+    """Beam-search settings in the sidebar, defaulting to the engine's (DecodeConfig)."""
+    with st.sidebar:
+        st.subheader("Captioning")
+        beam_size = st.slider(
+            "Beam size", 1, 10, DEFAULTS.beam_size, key="beam_size",
+            help="Captions kept at each step of the search (the original used 3).",
+        )  # fmt: skip
+        shown = st.slider("Captions to show", 1, beam_size, beam_size, key="shown")
+        length = DEFAULTS.max_caption_length
+        normalization = DEFAULTS.length_normalization_factor
+        if max_length:
+            length = st.slider("Maximum caption length", 2, 40, length, key="max_length",
+                               help="In tokens, counting the start and end markers.")  # fmt: skip
+            normalization = st.slider(
+                "Length normalization", 0.0, 2.0, normalization, 0.1, key="length_normalization",
+                help="0 ranks captions by probability (favours short ones); higher values "
+                "divide the log-probability by length ** value.",
+            )  # fmt: skip
+    return DecodeSettings(DecodeConfig(beam_size, length, normalization), shown)
+
+
+def upload_limit_mb() -> int:
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def sample_files(suffixes: set[str]) -> list[Path]:
+    if not SAMPLES.is_dir():
+        return []
+    return sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in suffixes)
