@@ -130,6 +130,12 @@ def wait_for_heading(page, text: str, timeout_ms: float = 60_000) -> None:
     wait_for_app(page, timeout_ms)
 
 
+def nav_labels(page) -> list[str]:
+    """The page names in the sidebar navigation, in order (without their icons' ligatures)."""
+    links = page.locator('[data-testid="stSidebarNavLink"] [data-testid="stMarkdownContainer"]')
+    return [label.strip() for label in links.all_inner_texts()]
+
+
 def exception_texts(page) -> list[str]:
     """Texts of any exception boxes Streamlit shows."""
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]

@@ -11,6 +11,7 @@ from PIL import Image
 from browser import (
     chromium_page,
     exception_texts,
+    nav_labels,
     streamlit_server,
     wait_for_app,
     wait_for_heading,
@@ -137,3 +138,20 @@ def test_two_sessions_captioning_at_the_same_time(tmp_path, server, captioner):
         thread.join(timeout=180)
     assert not errors, errors
     assert seen == expected
+
+
+@pytest.mark.parametrize("first", ["image", "video", ""])
+def test_a_link_to_any_page_works_on_a_fresh_server(tmp_path, chromium_available, first):
+    """Issue 17: a shared link to /image opened before anyone had opened / got Streamlit's
+    automatic pages-folder navigation (app, home, image, video) and no model sidebar. Each case
+    starts its own server, opens the link first, then every page by its URL."""
+    paths = {"": "Home", "image": "Image", "video": "Video"}
+    with streamlit_server(tmp_path / "streamlit.log") as url, chromium_page() as page:
+        for path in [first, *(p for p in paths if p != first)]:
+            page.goto(f"{url}/{path}")
+            wait_for_heading(page, HEADINGS[paths[path]])
+            assert nav_labels(page) == ["Home", "Image", "Video"], f"/{path}"
+            sidebar = page.locator('[data-testid="stSidebarUserContent"]')
+            assert sidebar.get_by_role("heading", name="Model", exact=True).count() == 1, f"/{path}"
+            assert sidebar.get_by_text("knows only generated shapes").count() == 1, f"/{path}"
+            assert exception_texts(page) == []
