@@ -97,15 +97,43 @@ def chromium_page(viewport: tuple[int, int] = (1366, 900)) -> Iterator[object]:
             browser.close()
 
 
+# Streamlit 1.67 marks the app root with data-test-script-state: "initial" until the first run
+# starts, then "running", "rerunRequested", "stopRequested", "notRunning" (finished) or
+# "compilationError". Elements a run has not re-sent yet carry data-stale="true", and elements whose
+# code is still loading (the frontend imports most widgets lazily) show an stSkeleton placeholder,
+# so "notRunning" alone can come before the last elements of the run are on the page.
+_SETTLED = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app !== null
+        && app.dataset.testScriptState === 'notRunning'
+        && document.querySelector(
+            '[data-testid="stAppSkeleton"], [data-testid="stSkeleton"], [data-stale="true"]'
+        ) === null;
+}"""
+
+
 def wait_for_app(page, timeout_ms: float = 60_000) -> None:
-    """Wait until the Streamlit script has finished running (no 'running' indicator)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
-    page.wait_for_function(
-        """() => document.querySelector('[data-testid="stApp"]').dataset.teststate
-                 !== 'running'""",
-        timeout=timeout_ms,
+    """Wait until the last script run has finished and all its elements are on the page.
+
+    After an action that makes Streamlit rerun (a click, an upload, a page link), the page still
+    shows the previous run, finished, until the new run starts: first wait for something only
+    the new run shows (its heading, a result), then call this.
+    """
+    page.wait_for_function(_SETTLED, timeout=timeout_ms)
+
+
+def wait_for_heading(page, text: str, timeout_ms: float = 60_000) -> None:
+    """Wait until the page's title (its h1) contains text, then until the run has finished."""
+    page.locator('[data-testid="stMainBlockContainer"] h1', has_text=text).first.wait_for(
+        timeout=timeout_ms
     )
+    wait_for_app(page, timeout_ms)
+
+
+def nav_labels(page) -> list[str]:
+    """The page names in the sidebar navigation, in order (without their icons' ligatures)."""
+    links = page.locator('[data-testid="stSidebarNavLink"] [data-testid="stMarkdownContainer"]')
+    return [label.strip() for label in links.all_inner_texts()]
 
 
 def exception_texts(page) -> list[str]:

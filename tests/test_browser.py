@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import chromium_page, exception_texts, streamlit_server, wait_for_app
+from browser import (
+    chromium_page,
+    exception_texts,
+    nav_labels,
+    streamlit_server,
+    wait_for_app,
+    wait_for_heading,
+)
 from conftest import REPO
 from im2txt import load_captioner
 from im2txt.demo.scenes import Scene, random_scene
@@ -36,13 +43,18 @@ def scene_png(path, seed: int) -> Scene:
     return scene
 
 
-def open_page(page, url: str, name: str | None = None) -> None:
+# Each page's title (its h1): what shows that the page a test asked for has been rendered.
+HEADINGS = {"Home": "Show and Tell", "Image": "Caption images", "Video": "Caption a video"}
+
+
+def open_page(page, url: str, name: str = "Home") -> None:
+    """Open the app at url, then go to the named page with its link in the sidebar."""
     page.goto(url)
-    wait_for_app(page)
-    if name:
+    wait_for_heading(page, HEADINGS["Home"])
+    if name != "Home":
         page.get_by_role("link", name=name).first.click()
         page.wait_for_url(f"**/{name.lower()}")
-        wait_for_app(page)
+        wait_for_heading(page, HEADINGS[name])  # the new page's own run, not the old page
 
 
 def test_home_page_renders_in_chromium(tmp_path, server):
@@ -60,7 +72,7 @@ def test_home_page_renders_in_chromium(tmp_path, server):
 def upload_and_read_caption(page, path) -> str:
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
     best = page.locator(".st-key-result-0 strong").first
-    best.wait_for(timeout=60_000)
+    best.wait_for(timeout=60_000)  # only the run with the upload shows a result
     wait_for_app(page)
     return best.inner_text()
 
@@ -90,10 +102,11 @@ def test_video_page_captions_a_clip(tmp_path, server):
         open_page(page, server, "Video")
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(clip))
         button = page.get_by_role("button", name="Caption video")
-        button.wait_for(timeout=60_000)
-        button.click()
-        page.locator("video").wait_for(timeout=120_000)
+        button.wait_for(timeout=60_000)  # only the run with the upload shows the button
         wait_for_app(page)
+        button.click()
+        page.locator("video").wait_for(timeout=120_000)  # only the button's run shows a video
+        wait_for_app(page, timeout_ms=120_000)
         labels = page.locator('[data-testid="stDownloadButton"]').all_inner_texts()
         assert sorted(label.strip() for label in labels) == [
             "Download JSON", "Download MP4", "Download SRT", "Download VTT",
@@ -125,3 +138,20 @@ def test_two_sessions_captioning_at_the_same_time(tmp_path, server, captioner):
         thread.join(timeout=180)
     assert not errors, errors
     assert seen == expected
+
+
+@pytest.mark.parametrize("first", ["image", "video", ""])
+def test_a_link_to_any_page_works_on_a_fresh_server(tmp_path, chromium_available, first):
+    """Issue 17: a shared link to /image opened before anyone had opened / got Streamlit's
+    automatic pages-folder navigation (app, home, image, video) and no model sidebar. Each case
+    starts its own server, opens the link first, then every page by its URL."""
+    paths = {"": "Home", "image": "Image", "video": "Video"}
+    with streamlit_server(tmp_path / "streamlit.log") as url, chromium_page() as page:
+        for path in [first, *(p for p in paths if p != first)]:
+            page.goto(f"{url}/{path}")
+            wait_for_heading(page, HEADINGS[paths[path]])
+            assert nav_labels(page) == ["Home", "Image", "Video"], f"/{path}"
+            sidebar = page.locator('[data-testid="stSidebarUserContent"]')
+            assert sidebar.get_by_role("heading", name="Model", exact=True).count() == 1, f"/{path}"
+            assert sidebar.get_by_text("knows only generated shapes").count() == 1, f"/{path}"
+            assert exception_texts(page) == []

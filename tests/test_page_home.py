@@ -61,7 +61,7 @@ def test_home_reports_a_broken_checkpoint(monkeypatch, tmp_path):
     assert "cannot be used" in page_text(app) and "word_counts.txt is missing" in page_text(app)
 
 
-@pytest.mark.parametrize("page", ["pages/image.py", "pages/video.py"])
+@pytest.mark.parametrize("page", ["app_pages/image.py", "app_pages/video.py"])
 def test_other_pages_render(monkeypatch, tmp_path, page):
     fake_bundle(tmp_path / "demo")
     app = run_app(monkeypatch, tmp_path)

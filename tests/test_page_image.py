@@ -36,7 +36,7 @@ def model_dir(tmp_path, monkeypatch):
 def open_page(model_dir) -> AppTest:
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     app.run()
-    app.switch_page("pages/image.py")
+    app.switch_page("app_pages/image.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app

@@ -25,7 +25,7 @@ def page(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.chdir(REPO)
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
     app.run()
-    app.switch_page("pages/video.py")
+    app.switch_page("app_pages/video.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
