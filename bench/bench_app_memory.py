@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from bench.bench_engine import make_checkpoint  # noqa: E402
-from browser import chromium_page, streamlit_server, wait_for_app  # noqa: E402
+from fixtures.browser import chromium_page, streamlit_server, wait_for_app, wait_for_heading  # noqa: E402
 from tests.reference import original_im2txt as oi  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def main() -> None:
                     page.goto(url)
                     wait_for_app(page)
                     page.get_by_role("link", name="Image").first.click()
-                    wait_for_app(page, timeout_ms=180_000)
+                    wait_for_heading(page, "Caption images", timeout_ms=180_000)
                     started = time.perf_counter()
                     upload = page.locator('[data-testid="stFileUploader"] input[type="file"]')
                     upload.set_input_files(photos)

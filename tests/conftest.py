@@ -8,21 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.reference import original_im2txt as oi
+from fixtures.paths import COCO_INDEX_PREFIX, COCO_VOCAB, REPO, SEED_IMAGES
 
-REPO = Path(__file__).resolve().parent.parent
-# The original demo's photos from ../shared when it is there, else the project's sample photos.
-SEED_IMAGES = oi.seed_image_dir()
-# KranthiGV's COCO vocabulary and 2M checkpoint index, committed under tests/data/coco (MIT).
-COCO_VOCAB = oi.real_vocab_path()
-COCO_INDEX_PREFIX = oi.real_checkpoint_prefix()
+__all__ = ["COCO_INDEX_PREFIX", "COCO_VOCAB", "REPO", "SEED_IMAGES"]
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @pytest.fixture(scope="session")
 def chromium_available() -> None:
-    from browser import CHROMIUM
+    from fixtures.browser import CHROMIUM
 
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         if os.environ.get("CI"):

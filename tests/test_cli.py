@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clips import pattern_clip
-from conftest import REPO
+from fixtures.clips import pattern_clip
+from fixtures.paths import REPO
+from fixtures.tiny_model import write_tiny_bundle
 from im2txt import cli, load_captioner
 from im2txt.config import DecodeConfig
-from tiny_model import write_tiny_bundle
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import SEED_IMAGES
+from fixtures.paths import SEED_IMAGES
 from im2txt.config import ModelConfig
 from im2txt.errors import ImageError
 from im2txt.image_processing import MAX_PIXELS, load_image, preprocess, resize_bilinear_legacy

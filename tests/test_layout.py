@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from fixtures.paths import REPO
 
 LIBRARY = REPO / "im2txt"
 MAX_LINES = 350

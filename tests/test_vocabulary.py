@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import COCO_VOCAB
+from fixtures.paths import COCO_VOCAB
 from im2txt.errors import ModelError
 from im2txt.vocabulary import Vocabulary
 

@@ -36,7 +36,7 @@ class FoundModel:
 
 def find_models(root: str | Path | None = None) -> list[FoundModel]:
     """Every model under root (default: the models folder), then the shipped demo model unless
-    root has a demo/ of its own, in the order the default-model lookup prefers them."""
+    root's demo/ holds a model, in the order the default-model lookup prefers them."""
     root = Path(root) if root is not None else model_root()
     folders = []
     if root.is_dir():
@@ -44,13 +44,12 @@ def find_models(root: str | Path | None = None) -> list[FoundModel]:
         folders += sorted(
             p for p in root.iterdir() if p.is_dir() and p.name not in (COCO_FOLDER, DEMO_FOLDER)
         )
-    own_demo = root / DEMO_FOLDER
-    folders.append(own_demo if own_demo.is_dir() else locations.SHIPPED_DEMO)
-    found = []
-    for folder in folders:
-        model = inspect_folder(folder)
-        if model is not None:
-            found.append(model)
+    folders.append(root / DEMO_FOLDER)
+    found = [model for folder in folders if (model := inspect_folder(folder)) is not None]
+    if not any(model.path == root / DEMO_FOLDER for model in found):
+        shipped = inspect_folder(locations.SHIPPED_DEMO)
+        if shipped is not None:
+            found.append(shipped)
     return found
 
 

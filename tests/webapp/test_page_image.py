@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from fixtures.paths import REPO
+from fixtures.tiny_model import write_tiny_bundle
 from im2txt import load_captioner
 from im2txt.config import DecodeConfig
-from tiny_model import write_tiny_bundle
 
 
 def png(seed: int, size=(48, 40)) -> bytes:

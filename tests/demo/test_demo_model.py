@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import im2txt
-from conftest import REPO
+from fixtures.paths import REPO
 from im2txt.config import ModelConfig
 from im2txt.demo import evaluation as scene_eval
 from im2txt.demo import training as demo_training

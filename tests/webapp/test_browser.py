@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import (
+from fixtures.browser import (
     chromium_page,
     exception_texts,
     nav_labels,
@@ -16,7 +16,7 @@ from browser import (
     wait_for_app,
     wait_for_heading,
 )
-from conftest import REPO
+from fixtures.paths import REPO
 from im2txt import load_captioner
 from im2txt.demo.scenes import Scene, random_scene
 

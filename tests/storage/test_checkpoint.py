@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import COCO_INDEX_PREFIX, COCO_VOCAB
+from fixtures.paths import COCO_INDEX_PREFIX, COCO_VOCAB
 from im2txt import load_captioner
 from im2txt.config import ModelConfig
 from im2txt.errors import ModelError

@@ -28,7 +28,7 @@ from im2txt.video.sampling import sample_frames
 from im2txt.video.segments import Sample, merge_samples, segment_at
 from im2txt.video.subtitles import to_srt, to_vtt
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEMO_MODEL = REPO / "im2txt" / "demo" / "model"
 COLOURS = {
     "red": (220, 40, 40),

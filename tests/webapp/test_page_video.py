@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from clips import pattern_clip
-from conftest import REPO
-from tiny_model import write_tiny_bundle
+from fixtures.clips import pattern_clip
+from fixtures.paths import REPO
+from fixtures.tiny_model import write_tiny_bundle
 from ui import clips
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from fixtures.fake_models import fake_bundle, fake_checkpoint
+from fixtures.paths import REPO
 from im2txt.storage import locations
-from test_discovery import fake_bundle, fake_checkpoint
 
 
 def run_app(monkeypatch, model_dir) -> AppTest:
@@ -77,8 +77,8 @@ def test_other_pages_render(monkeypatch, tmp_path, page):
 @pytest.fixture
 def served_model(tmp_path):
     """A converted model (kind "coco") as a .tar.gz on a local HTTP server; yields its URL."""
-    from http_server import Server, tar_gz
-    from tiny_model import write_tiny_bundle
+    from fixtures.http_server import Server, tar_gz
+    from fixtures.tiny_model import write_tiny_bundle
 
     folder = write_tiny_bundle(tmp_path / "served" / "release", kind="coco")
     server = Server()

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from fixtures.fake_models import fake_bundle
+from fixtures.paths import REPO
 from im2txt.storage import discovery, locations
-from test_discovery import fake_bundle
 
 
 def test_env_var_wins(tmp_path, monkeypatch):
@@ -52,3 +52,8 @@ def test_an_empty_models_folder_falls_back_to_the_shipped_demo(tmp_path):
 def test_a_demo_folder_in_the_models_folder_takes_the_shipped_ones_place(tmp_path):
     fake_bundle(tmp_path / "demo")
     assert [m.path for m in discovery.find_models(tmp_path)] == [tmp_path / "demo"]
+
+
+def test_an_empty_demo_folder_does_not_hide_the_shipped_demo(tmp_path):
+    (tmp_path / "demo").mkdir()  # what an old checkout can keep after the demo moved
+    assert discovery.default_model(tmp_path).path == locations.SHIPPED_DEMO

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
+from fixtures.fake_models import fake_bundle, fake_checkpoint
 from im2txt.errors import ModelError
 from im2txt.storage import discovery, locations
 from im2txt.storage.checkpoint import checkpoint_prefix
-
-
-def fake_checkpoint(folder, step=2000000, vocab=True, data=True, state=None):
-    """File names only: discovery never opens a checkpoint's contents."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"model.ckpt-{step}.index").write_bytes(b"index")
-    if data:
-        (folder / f"model.ckpt-{step}.data-00000-of-00001").write_bytes(b"data")
-    (folder / f"model.ckpt-{step}.meta").write_bytes(b"meta")
-    if vocab:
-        (folder / "word_counts.txt").write_text("<S> 2\n</S> 2")
-    if state:
-        (folder / "checkpoint").write_text(
-            f'model_checkpoint_path: "/home/trainer/run/{state}"\n'
-            f'all_model_checkpoint_paths: "/home/trainer/run/{state}"\n'
-        )
-    return folder / f"model.ckpt-{step}"
-
-
-def fake_bundle(folder, name="im2txt demo (generated shapes)", kind="demo"):
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {"format": "im2txt-bundle", "version": 1, "name": name, "kind": kind, "model": {}}
-    (folder / "config.json").write_text(json.dumps(meta))
-    (folder / "weights.npz").write_bytes(b"PK")
-    (folder / "word_counts.txt").write_text("<S> 2\n</S> 2")
-    return folder
 
 
 def test_nothing_found(tmp_path, monkeypatch):

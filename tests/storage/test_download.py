@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import COCO_VOCAB
-from http_server import Server, tar_gz
+from fixtures.http_server import Server, tar_gz
+from fixtures.paths import COCO_VOCAB
+from fixtures.tiny_model import TINY_CONFIG, write_tiny_bundle
 from im2txt import cli, load_captioner
 from im2txt.config import DecodeConfig, ModelConfig
 from im2txt.errors import DownloadError, ModelError
@@ -28,7 +29,6 @@ from im2txt.storage.download import check_model, default_destination, download_m
 from im2txt.storage.fetch import shown_url
 from im2txt.weights import weight_shapes
 from tests.reference import original_im2txt as oi
-from tiny_model import TINY_CONFIG, write_tiny_bundle
 
 
 @pytest.fixture(scope="module")

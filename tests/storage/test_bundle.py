@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import COCO_VOCAB
+from fixtures.paths import COCO_VOCAB
+from fixtures.tiny_model import TINY_CONFIG, TINY_WORDS, tiny_weights, write_tiny_bundle
 from im2txt import cli, load_captioner
 from im2txt.config import ModelInfo
 from im2txt.errors import ModelError
@@ -22,7 +23,6 @@ from im2txt.storage.checkpoint import read_checkpoint
 from im2txt.storage.convert import convert_model
 from im2txt.weights import count_parameters
 from tests.reference import original_im2txt as oi
-from tiny_model import TINY_CONFIG, TINY_WORDS, tiny_weights, write_tiny_bundle
 
 GITHUB_FILE_LIMIT = 100 * 1024 * 1024  # bytes; GitHub refuses larger files
 
