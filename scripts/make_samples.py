@@ -64,6 +64,20 @@ PHOTOS = (
         "SpaceX Photos, via scikit-image `skimage.data.rocket()`",
         "Public domain (released by SpaceX)",
     ),
+    Photo(
+        "camera.jpg",
+        "camera",
+        "A man with a camera on a tripod (black and white)",
+        "Lav Varshney, via scikit-image `skimage.data.camera()`",
+        "CC0 (no copyright restrictions)",
+    ),
+    Photo(
+        "retina.jpg",
+        "retina",
+        "A human retina (fundus photograph)",
+        "Mikael Häggström, via scikit-image `skimage.data.retina()`",
+        "CC0 (public domain dedication)",
+    ),
 )
 
 # Generated scenes: (file, seed, number of objects). Seeds picked for varied, readable scenes.

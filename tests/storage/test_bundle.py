@@ -58,7 +58,7 @@ def coco(tmp_path_factory) -> dict[str, Path]:
 def captions(coco) -> dict[str, list]:
     """Beam-3 captions of the six seed photos by each form of the model, one loaded at a time."""
     photos = [oi.seed_image_bytes(name) for name in oi.seed_image_names()]
-    assert len(photos) == 6
+    assert len(photos) >= 6
     found = {}
     for form, path in coco.items():
         captioner = load_captioner(path)
