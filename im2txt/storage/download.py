@@ -1,33 +1,23 @@
-"""Fetching a model from a URL: stream it, verify it, unpack it safely, check it, move it in place.
+"""Fetching a model archive from a URL: stream, verify, unpack safely, check, install.
 
-Everything happens in a hidden staging folder beside the destination (same filesystem, so the
-last step is a rename) that is deleted on every path out: a failed download leaves nothing behind
-and an existing model is only replaced once its successor has passed every check.
+Everything happens in a staging folder beside the destination (see staging): a failed download
+leaves nothing behind and an existing model is only replaced once its successor passed every check.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from im2txt.errors import DownloadError, ModelError
-from im2txt.storage import bundle, checkpoint, discovery, locations
+from im2txt.storage import bundle, checkpoint, locations
 from im2txt.storage.archives import unpack
-from im2txt.storage.fetch import (
-    TIMEOUT,
-    Progress,
-    check_url,
-    fetch,
-    normalised_sha256,
-    reason,
-    shown_url,
-)
+from im2txt.storage.fetch import TIMEOUT, Progress, check_url, fetch, normalised_sha256, shown_url
 from im2txt.storage.model_files import read_model
+from im2txt.storage.staging import move_into_place, refuse_occupied, staging_folder
 from im2txt.vocabulary import VOCAB_NAME
 from im2txt.weights import weight_shapes
 
@@ -58,15 +48,10 @@ def download_model(
     check_url(url)
     expected = normalised_sha256(sha256) if sha256 else None
     dest = Path(dest) if dest is not None else default_destination()
-    occupied = _occupied(dest)
-    if occupied and not force:
-        raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
-    created = _make_folders(dest.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-download-", dir=dest.parent))
-    installed = False
-    try:
+    refuse_occupied(dest, force)
+    with staging_folder(dest) as staging:
         archive = staging / "archive"
-        digest = fetch(url, shown, archive, progress, timeout)
+        digest = fetch(url, shown, archive, progress, timeout).digests["sha256"]
         if expected and digest != expected:
             raise DownloadError(
                 f"{shown}: SHA-256 mismatch: expected {expected}, got {digest} "
@@ -79,20 +64,18 @@ def download_model(
         unpack(archive, unpacked, shown)
         archive.unlink()  # the disk holds one copy of the model, not two
         model = _find_model(unpacked, shown)
-        try:
-            check_model(model)
-        except ModelError as e:
-            inside = str(e).replace(f"{unpacked}{os.sep}", "").replace(str(unpacked), ".")
-            raise DownloadError(f"{shown}: the archive's model does not load: {inside}") from None
-        _move_into_place(model, dest, staging, force)
-        installed = True
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not installed:
-            for folder in reversed(created):
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+        check_unpacked_model(model, unpacked, shown)
+        move_into_place(model, dest, staging, force)
     return dest
+
+
+def check_unpacked_model(model: Path, staging: Path, shown: str) -> None:
+    """check_model on a folder in staging; the error names files as inside the download."""
+    try:
+        check_model(model)
+    except ModelError as e:
+        inside = str(e).replace(f"{staging}{os.sep}", "").replace(str(staging), ".")
+        raise DownloadError(f"{shown}: the model does not load: {inside}") from None
 
 
 def check_model(folder: str | Path) -> None:
@@ -122,15 +105,6 @@ def check_model(folder: str | Path) -> None:
     finally:
         if isinstance(weights, bundle.BundleWeights):
             weights.close()  # the folder is renamed next: nothing of it may stay open
-
-
-# --- fetching ------------------------------------------------------------------------------------
-
-
-# --- unpacking -----------------------------------------------------------------------------------
-
-
-# --- finding and installing the model ------------------------------------------------------------
 
 
 def _find_model(unpacked: Path, shown: str) -> Path:
@@ -171,47 +145,3 @@ def _contents(folder: Path, limit: int = 6) -> str:
         return "it is empty"
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return f"found {', '.join(names[:limit])}{more}"
-
-
-def _occupied(dest: Path) -> str | None:
-    """Why `dest` cannot simply be created, or None when it is absent or an empty folder."""
-    if dest.is_dir() and not dest.is_symlink():
-        if not any(dest.iterdir()):
-            return None
-        found = discovery.inspect_folder(dest)
-        return f"already has a model ({found.label})" if found else "already exists, not empty"
-    if dest.exists() or dest.is_symlink():
-        return "already exists"
-    return None
-
-
-def _move_into_place(model: Path, dest: Path, staging: Path, force: bool) -> None:
-    """Rename the checked model to `dest`; an old one is moved into staging first (deleted with
-    it), and moved back if the rename fails."""
-    occupied = _occupied(dest)
-    if occupied and not force:  # another download finished meanwhile
-        raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
-    old = None
-    if dest.exists() or dest.is_symlink():
-        old = staging / "replaced"
-        os.rename(dest, old)
-    try:
-        os.rename(model, dest)
-    except OSError as e:
-        if old is not None:
-            os.rename(old, dest)
-        raise DownloadError(f"{dest}: cannot move the model into place ({reason(e)})") from None
-
-
-def _make_folders(folder: Path) -> list[Path]:
-    """mkdir -p, returning the folders it created (outermost first) so a failure can undo it."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        path.mkdir(exist_ok=True)
-    return list(reversed(missing))
-
-
-# --- checks --------------------------------------------------------------------------------------

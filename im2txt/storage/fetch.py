@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import http.cookiejar
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -59,10 +61,12 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    """urllib with http and https handlers only (no file:, ftp: or data: ones)."""
+def opener() -> urllib.request.OpenerDirector:
+    """urllib with http and https handlers only (no file:, ftp: or data: ones). It keeps the
+    cookies a server sets, for the requests made through it (Google Drive's flow sets some)."""
     opener = urllib.request.OpenerDirector()
     for handler in (
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
         urllib.request.ProxyHandler(),
         urllib.request.HTTPHandler(),
         urllib.request.HTTPSHandler(),
@@ -75,11 +79,32 @@ def _opener() -> urllib.request.OpenerDirector:
     return opener
 
 
-def fetch(url: str, shown: str, target: Path, progress: Progress | None, timeout: float) -> str:
-    """Stream the URL into `target`; return the SHA-256 of what was received."""
+@dataclass(frozen=True)
+class Fetched:
+    """What a transfer brought: its length, hex digests by algorithm, and the content type."""
+
+    size: int
+    digests: dict[str, str]
+    content_type: str
+
+
+def fetch(
+    url: str,
+    shown: str,
+    target: Path,
+    progress: Progress | None,
+    timeout: float,
+    algorithms: Sequence[str] = ("sha256",),
+    through: urllib.request.OpenerDirector | None = None,
+) -> Fetched:
+    """Stream the URL into `target`, hashing it on the way with each of `algorithms`.
+
+    `through` is the opener to use (one made by opener(), to share its cookies across the
+    requests of a flow); a fresh one by default.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": "im2txt-download"})
     try:
-        response = _opener().open(request, timeout=timeout)
+        response = (through or opener()).open(request, timeout=timeout)
     except urllib.error.HTTPError as e:
         e.close()
         raise DownloadError(f"{shown}: HTTP {e.code} {e.reason}") from None
@@ -87,17 +112,19 @@ def fetch(url: str, shown: str, target: Path, progress: Progress | None, timeout
         raise DownloadError(f"{shown}: {_no_connection(e.reason, timeout)}") from None
     except (OSError, http.client.HTTPException) as e:
         raise DownloadError(f"{shown}: {_no_connection(e, timeout)}") from None
-    digest = hashlib.sha256()
+    hashes = {name: hashlib.new(name) for name in algorithms}
     done = 0
     with response:
         total = _content_length(response)
+        content_type = response.headers.get("Content-Type", "")
         if progress:
             progress(0, total)
         try:
             with open(target, "wb") as out:
                 while chunk := response.read(CHUNK):
                     out.write(chunk)
-                    digest.update(chunk)
+                    for digest in hashes.values():
+                        digest.update(chunk)
                     done += len(chunk)
                     if progress:
                         progress(done, total)
@@ -109,7 +136,8 @@ def fetch(url: str, shown: str, target: Path, progress: Progress | None, timeout
         raise DownloadError(f"{shown}: transfer cut short: received {done:,} of {total:,} bytes")
     if done == 0:
         raise DownloadError(f"{shown}: the server sent an empty file")
-    return digest.hexdigest()
+    digests = {name: digest.hexdigest() for name, digest in hashes.items()}
+    return Fetched(done, digests, content_type)
 
 
 def _no_connection(error: BaseException | str, timeout: float) -> str:
