@@ -139,6 +139,20 @@ def unused_tensors(prefix: str | Path) -> list[str]:
     return sorted(c for n, c in names.items() if n not in expected)
 
 
+def read_unused_tensors(prefix: str | Path) -> None:
+    """Read every tensor the model does not use (global_step, optimizer slots): TensorFlow checks
+    each one's CRC32C against the index, so damage anywhere in the .data file is found."""
+    import tensorflow as tf
+
+    prefix = checkpoint_prefix(prefix)
+    reader = tf.train.load_checkpoint(str(prefix))
+    for name in unused_tensors(prefix):
+        try:
+            reader.get_tensor(name)
+        except Exception as e:  # DataLossError
+            raise ModelError(f"{prefix}: cannot read {name} ({_first_line(e)})") from None
+
+
 def _names_and_config(prefix, stored) -> tuple[dict[str, str], ModelConfig]:
     """Model weight name -> checkpoint name, and the config the stored shapes imply."""
     names = _model_names(prefix, stored)

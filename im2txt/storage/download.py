@@ -82,7 +82,8 @@ def check_model(folder: str | Path) -> None:
     """What loading `folder` checks, short of building the network; ModelError on a problem.
 
     Reads the config (from the checkpoint's shapes or config.json) and every weight once, one at
-    a time (TensorFlow's reader verifies each tensor's CRC32C, zipfile each array's CRC-32),
+    a time (TensorFlow's reader verifies each tensor's CRC32C, zipfile each array's CRC-32; a
+    checkpoint's tensors the model does not use are read too),
     compares the shapes with the model's, refuses NaN or infinite values, and checks that the
     vocabulary parses and fits the softmax. Building the TF variables would check nothing more
     about the files and would cost ~1 GB and seconds for the COCO model.
@@ -105,6 +106,8 @@ def check_model(folder: str | Path) -> None:
     finally:
         if isinstance(weights, bundle.BundleWeights):
             weights.close()  # the folder is renamed next: nothing of it may stay open
+    if files.format == "checkpoint":
+        checkpoint.read_unused_tensors(files.info.source)
 
 
 def _find_model(unpacked: Path, shown: str) -> Path:

@@ -8,7 +8,7 @@ import http.cookiejar
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -138,6 +138,16 @@ def fetch(
         raise DownloadError(f"{shown}: the server sent an empty file")
     digests = {name: digest.hexdigest() for name, digest in hashes.items()}
     return Fetched(done, digests, content_type)
+
+
+def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
+    """Hex digests of a file on disk, by hashlib name."""
+    hashes = {name: hashlib.new(name) for name in algorithms}
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK):
+            for digest in hashes.values():
+                digest.update(chunk)
+    return {name: digest.hexdigest() for name, digest in hashes.items()}
 
 
 def _no_connection(error: BaseException | str, timeout: float) -> str:
