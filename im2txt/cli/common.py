@@ -184,3 +184,22 @@ class ByteProgress:
         if self.shown:
             print(file=sys.stderr)
             self.shown = ""
+
+
+class FileProgress:
+    """(file name, bytes done, bytes expected or None) -> a ByteProgress line per file."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.bar: ByteProgress | None = None
+
+    def __call__(self, name: str, done: int, total: int | None) -> None:
+        if name != self.name:
+            self.finish()
+            self.name, self.bar = name, ByteProgress(name)
+        self.bar(done, total)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.finish()
+        self.name = self.bar = None

@@ -6,29 +6,43 @@ import argparse
 import sys
 from pathlib import Path
 
-from im2txt.cli.common import ByteProgress
-from im2txt.storage import discovery, download
+from im2txt.cli.common import ByteProgress, FileProgress
+from im2txt.errors import DownloadError
+from im2txt.storage import catalogue, discovery, download, install
 from im2txt.storage.bundle import WEIGHTS_FILE
+from im2txt.storage.catalogue import DEFAULT_MODEL
 from im2txt.storage.convert import convert_model
 
 
 def add_download(commands) -> None:
     parser = commands.add_parser(
         "download",
-        help="download a model archive and install it in the models folder",
-        description="Download a .tar.gz, .tgz or .zip of an im2txt checkpoint folder (or of a "
-        "converted model) with its word_counts.txt, check that it loads, and put it where the "
-        "app and the other commands look first. Nothing is left behind if any step fails.",
+        help="download the COCO model (or a model archive) into the models folder",
+        description="Download a named model from where it is published, trying each of its "
+        f"sources in turn (--list shows them; {DEFAULT_MODEL} is the usual one), or a .tar.gz, "
+        ".tgz or .zip of a checkpoint folder (or converted model) with its word_counts.txt from "
+        "a URL. Every published size and digest is checked, every tensor is read, and the model "
+        "goes where the app and the other commands look. Nothing is left behind if it fails.",
     )
-    parser.add_argument("url", metavar="URL", help="http:// or https:// link to the archive")
     parser.add_argument(
-        "--sha256", metavar="HEX", help="the archive's expected SHA-256, checked before unpacking"
+        "model", nargs="?", metavar="NAME_OR_URL",
+        help=f"a model name from --list (e.g. {DEFAULT_MODEL}) or an http(s) link to an archive",
+    )  # fmt: skip
+    parser.add_argument("--list", action="store_true", help="list the named models and exit")
+    parser.add_argument(
+        "--mirror", metavar="URL",
+        help="fetch a named model's files from this folder (an http(s) URL) holding them under "
+        "their published names, instead of from the hosts; the published digests still apply",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sha256", metavar="HEX", help="a URL's expected SHA-256, checked before unpacking"
     )
     parser.add_argument(
         "--dest",
         metavar="DIR",
-        help="folder to install into (default: coco/ in the models folder: model/ in a checkout, "
-        "else $IM2TXT_MODEL_DIR or the per-user data folder)",
+        help="folder to install into (default: in the models folder, coco/ for "
+        f"{DEFAULT_MODEL} and URLs: model/ in a checkout, else $IM2TXT_MODEL_DIR or the "
+        "per-user data folder)",
     )
     parser.add_argument(
         "--force", action="store_true", help="replace a model already in the destination"
@@ -37,17 +51,78 @@ def add_download(commands) -> None:
 
 
 def run_download(args: argparse.Namespace) -> int:
+    if args.list:
+        for line in catalogue_lines():
+            print(line)
+        return 0
+    if not args.model:
+        print(
+            f"error: name a model ({', '.join(catalogue.model_names())}) or give a URL; "
+            "--list describes the models",
+            file=sys.stderr,
+        )
+        return 2
+    if "://" in args.model:
+        if args.mirror:
+            raise DownloadError("--mirror is for named models; a URL is fetched as it is")
+        return _download_url(args)
+    if args.sha256:
+        raise DownloadError(
+            f"--sha256 is for a URL's archive; {args.model} is checked against its published "
+            "digests"
+        )
+    return _install_named(args)
+
+
+def catalogue_lines() -> list[str]:
+    """One line per named model, starting with its name."""
+    lines = []
+    for model in catalogue.CATALOGUE:
+        default = " (default)" if model.name == DEFAULT_MODEL else ""
+        folder = install.default_folder(model)
+        installed = install.installed_model_name(folder) == model.name
+        lines.append(
+            f"{model.name}{default}  {model.size / 1e6:.0f} MB  {model.description}; "
+            f"licence {model.licence}" + (f"; installed in {folder}" if installed else "")
+        )
+    return lines
+
+
+def _download_url(args: argparse.Namespace) -> int:
     dest = Path(args.dest) if args.dest else download.default_destination()
-    print(f"Downloading {download.shown_url(args.url)} to {dest}", file=sys.stderr)
+    print(f"Downloading {download.shown_url(args.model)} to {dest}", file=sys.stderr)
     progress = ByteProgress("Received")
     try:
         path = download.download_model(
-            args.url, dest, sha256=args.sha256, force=args.force, progress=progress
+            args.model, dest, sha256=args.sha256, force=args.force, progress=progress
         )
     finally:
         progress.finish()
     found = discovery.inspect_folder(path)
     print(f"Installed {found.label if found else 'model'} in {path}")
+    return 0
+
+
+def _install_named(args: argparse.Namespace) -> int:
+    model = catalogue.find_model(args.model)
+    dest = Path(args.dest) if args.dest else install.default_folder(model)
+    print(f"Downloading {model.name} ({model.size / 1e6:.0f} MB) to {dest}", file=sys.stderr)
+    progress = FileProgress()
+
+    def failed(line: str) -> None:
+        progress.finish()
+        print(f"failed: {line}", file=sys.stderr)
+
+    try:
+        installed = install.install_model(
+            model.name, dest, force=args.force, mirror=args.mirror, progress=progress,
+            on_failure=failed,
+        )  # fmt: skip
+    finally:
+        progress.finish()
+    found = discovery.inspect_folder(installed.dest)
+    label = f" ({found.label})" if found else ""
+    print(f"Installed {model.name}{label} from {installed.source.label} in {installed.dest}")
     return 0
 
 
