@@ -160,9 +160,10 @@ def _fetch_archive(
 def _compare(shown: str, published: dict[str, str], received: dict[str, str]) -> None:
     for algorithm, expected in published.items():
         if received[algorithm] != expected:
+            name = algorithm.upper().replace("SHA", "SHA-")
             raise DownloadError(
-                f"{shown}: {algorithm.upper()} mismatch: expected {expected}, got "
-                f"{received[algorithm]} (a different or damaged file)"
+                f"{shown}: {name} mismatch: expected {expected}, got {received[algorithm]} "
+                "(a different or damaged file)"
             )
 
 
