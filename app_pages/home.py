@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from im2txt.storage import discovery, download
+from im2txt.storage import discovery
 from ui import fetch, models
 
 st.title("im2txt: Show and Tell image captioning")
@@ -14,30 +14,23 @@ st.markdown(
 )
 
 st.subheader("Models found")
+fetch.installed_note()
 root = discovery.model_root()
 found = discovery.find_models(root)
 if not found:
     st.warning(f"No model in `{root}`. {models.COCO_HELP}")
-else:
-    in_use = next((m for m in found if m.usable), None)
-    for model in found:
-        mark = " — **in use**" if model is in_use else ""
-        line = f"- {model.label} in `{model.path}`{mark}"
-        if model.problem:
-            line += f"  \n  ⚠️ cannot be used: {model.problem}"
-        st.markdown(line)
-    if in_use is None or in_use.kind == "demo":
-        st.info(models.COCO_HELP)
+in_use = next((m for m in found if m.usable), None)
+for model in found:
+    mark = " — **in use**" if model is in_use else ""
+    line = f"- {model.label} in `{model.path}`{mark}"
+    if model.problem:
+        line += f"  \n  ⚠️ cannot be used: {model.problem}"
+    st.markdown(line)
 
-source = fetch.configured_source()
-if source is not None and not models.coco_model_present():
+if not models.coco_model_present():
     st.subheader("Get the COCO model")
-    st.markdown(
-        "This app is set up to download the original COCO model from "
-        f"`{download.shown_url(source.url)}`"
-        + (" (checked against its SHA-256)." if source.sha256 else ".")
+    fetch.coco_offer("home")
+    st.caption(
+        "Or by hand, when every source is down: "
+        + models.COCO_HELP.replace("To caption", "to caption")
     )
-    if st.button("Download the COCO model", type="primary") and fetch.download_configured_model(
-        source
-    ):
-        st.rerun()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import controls, images, models
+from ui import controls, fetch, images, models
 
 st.title("Caption images")
 settings = controls.decode_controls()
@@ -10,6 +10,8 @@ captioner = models.get_captioner()
 if captioner is None:
     st.stop()
 models.model_caption(captioner)
+demo = captioner.info.kind == "demo"
+fetch.coco_offer("image")
 
 uploads = st.file_uploader(
     f"Photos ({', '.join(controls.IMAGE_TYPES)}; up to {controls.upload_limit_mb()} MB each)",
@@ -42,6 +44,8 @@ for i, ((name, data), result) in enumerate(zip(files, run.results, strict=True))
         picture.image(data, caption=name, width="stretch")
         with captions:
             images.render_captions(result, settings.shown)
+            if demo:  # beside every result: a caption from shapes is not a caption of the photo
+                st.caption(f":material/info: {fetch.DEMO_NOTICE}")
 
 left, right = st.columns(2)
 left.download_button("Download JSON", images.results_json(run.results), "captions.json",

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from im2txt.video import DEFAULT_EVERY, MAX_DURATION
-from ui import clips, controls, models
+from ui import clips, controls, fetch, models
 
 st.title("Caption a video")
 settings = controls.decode_controls(max_length=False)
@@ -11,6 +11,8 @@ captioner = models.get_captioner()
 if captioner is None:
     st.stop()
 models.model_caption(captioner)
+demo = captioner.info.kind == "demo"
+fetch.coco_offer("video")
 
 upload = st.file_uploader(
     f"A clip ({', '.join(controls.VIDEO_TYPES)}; up to {controls.upload_limit_mb()} MB and "
@@ -38,3 +40,5 @@ if st.button("Caption video", type="primary"):
     clip = clips.caption_clip(name, data, every, settings.decode, captioner.info.source)
 if clip is not None:
     clips.render_clip(clip)
+    if demo:
+        st.caption(f":material/info: {fetch.DEMO_NOTICE}")

@@ -1,5 +1,5 @@
-"""Getting the COCO model from the URL the operator configured: the Home page button, and once
-at start-up when the operator asks for it (Streamlit Community Cloud)."""
+"""Getting the COCO model from the app: the offer shown while only the demo model is there (a
+notice and the download button), and the fetch at start-up when the operator asks for it."""
 
 from __future__ import annotations
 
@@ -8,16 +8,23 @@ import threading
 import streamlit as st
 
 from im2txt.errors import Im2txtError
-from im2txt.storage import download
+from im2txt.storage import download, install
 from ui.models import coco_model_present
-from ui.settings import ModelSource, configured_model_source
+from ui.settings import ModelSource, configured_model_source, visitors_may_download
 
 # One download at a time per server, whichever session asked.
 _download_lock = threading.Lock()
+# The session's note on the download it just made, shown once after the page reruns.
+_NOTE = "coco-download-note"
+
+DEMO_NOTICE = (
+    "The demo model knows only coloured shapes on plain backgrounds: it cannot caption photos. "
+    "Real captions need the COCO model."
+)
 
 
 def configured_source() -> ModelSource | None:
-    """The model URL the operator set in the app's secrets or environment (never a visitor)."""
+    """What the operator set in the app's secrets or environment (never a visitor)."""
     try:
         secrets = st.secrets.to_dict()
     except FileNotFoundError:  # no secrets.toml: StreamlitSecretNotFoundError
@@ -25,52 +32,103 @@ def configured_source() -> ModelSource | None:
     try:
         return configured_model_source(secrets)
     except Im2txtError as e:
-        st.error(f"The configured model URL cannot be used: {e}")
+        st.error(f"The app's model download settings cannot be used: {e}")
         return None
 
 
-def download_configured_model(source: ModelSource) -> bool:
-    """Fetch the operator's model into the models folder with a progress bar; True once there."""
-    bar = st.progress(0.0, text=f"Downloading {download.shown_url(source.url)}…")
+def button_label(source: ModelSource) -> str:
+    size = f" ({source.size / 1e6:.0f} MB)" if source.size else ""
+    return f"Get the COCO model{size}"
 
-    def progress(done: int, total: int | None) -> None:
+
+def coco_offer(key: str) -> None:
+    """Unless a COCO model is there: say plainly that the demo model knows only shapes, and offer
+    the download (or say why this server does not). After a download, the page reruns and the
+    cached loader loads the new model, found where the download put it."""
+    installed_note()
+    if coco_model_present():
+        return
+    st.warning(DEMO_NOTICE, icon=":material/info:")
+    source = configured_source()
+    if source is None:
+        return
+    if not visitors_may_download(source, st.context.url):
+        st.caption(
+            "Downloading it from this page is not enabled on this server: its operator can "
+            "allow it (`model_visitor_download`) or have it fetched at start-up "
+            "(`model_fetch_on_start`); see the README, *Use the COCO model*."
+        )
+        return
+    if st.button(button_label(source), key=f"get-coco-{key}", type="primary") and download_model(
+        source
+    ):
+        st.rerun()
+
+
+def installed_note() -> None:
+    """Once, after the rerun that follows a download: what was installed, and from where."""
+    note = st.session_state.pop(_NOTE, None)
+    if note:
+        st.success(note, icon=":material/check_circle:")
+
+
+def download_model(source: ModelSource) -> bool:
+    """Fetch the operator's choice into the models folder with a progress bar; True once there.
+    Each source that fails shows one line; the last error says what was tried."""
+    bar = st.progress(0.0, text=f"Downloading {source.shown}…")
+
+    def progress(name: str, done: int, total: int | None) -> None:
         fraction = min(done / total, 1.0) if total else 0.0
         size = f"{done / 1e6:.0f} of {total / 1e6:.0f} MB" if total else f"{done / 1e6:.0f} MB"
-        bar.progress(fraction, text=f"Downloading the COCO model: {size}")
+        bar.progress(fraction, text=f"Downloading the COCO model: {name}, {size}")
 
     with _download_lock:
         if coco_model_present():  # another session fetched it meanwhile
             bar.empty()
             return True
         try:
-            download.download_model(source.url, sha256=source.sha256, progress=progress)
+            note = _fetch(source, progress, lambda line: st.warning(f"Could not use {line}"))
         except Im2txtError as e:
             bar.empty()
             st.error(str(e))
             return False
     bar.empty()
+    st.session_state[_NOTE] = note
     return True
 
 
+def fetch_configured_model_on_start() -> None:
+    """With model_fetch_on_start set (Streamlit Community Cloud, whose disk starts empty), the
+    first start fetches the model itself instead of waiting for the button."""
+    source = configured_source()
+    if source is None or not source.fetch_on_start or coco_model_present():
+        return
+    problem = _fetch_on_start(source)
+    if problem:
+        st.warning(f"The COCO model could not be fetched at start-up: {problem}")
+
+
 @st.cache_resource(show_spinner="Fetching the COCO model configured for this app…")
-def _fetch_on_start(url: str, sha256: str | None) -> str | None:
+def _fetch_on_start(source: ModelSource) -> str | None:
     """Once per server: the configured model, fetched; an error line, or None when it worked."""
     with _download_lock:
         if coco_model_present():
             return None
         try:
-            download.download_model(url, sha256=sha256)
+            _fetch(source, None, None)
         except Im2txtError as e:
             return str(e)
     return None
 
 
-def fetch_configured_model_on_start() -> None:
-    """With model_fetch_on_start set (Streamlit Community Cloud, whose disk starts empty), the
-    first start fetches the configured model itself instead of waiting for the button."""
-    source = configured_source()
-    if source is None or not source.fetch_on_start or coco_model_present():
-        return
-    problem = _fetch_on_start(source.url, source.sha256)
-    if problem:
-        st.warning(f"The COCO model could not be fetched at start-up: {problem}")
+def _fetch(source: ModelSource, progress, on_failure) -> str:
+    """Download what `source` says; one sentence on what was installed."""
+    if source.url:
+        whole = (lambda done, total: progress("the archive", done, total)) if progress else None
+        dest = download.download_model(source.url, sha256=source.sha256, progress=whole)
+        return f"Installed the model from {source.shown} in `{dest}`."
+    done = install.install_model(
+        source.name, mirror=source.mirror, progress=progress, on_failure=on_failure
+    )
+    failed = "".join(f"  \nCould not use {line}" for line in done.failures)
+    return f"Installed {done.model.name} from {done.source.label} in `{done.dest}`.{failed}"

@@ -10,10 +10,14 @@ from im2txt.captioner import Captioner, load_captioner
 from im2txt.errors import Im2txtError
 from im2txt.storage import discovery
 
+BY_HAND = (
+    "put an original im2txt COCO checkpoint (`model.ckpt-2000000.index`, "
+    "`.data-00000-of-00001` and `word_counts.txt`) in `model/coco/` by hand: see the README, "
+    "*Use the COCO model*."
+)
 COCO_HELP = (
-    "To caption real photos, put an original im2txt COCO checkpoint "
-    "(`model.ckpt-2000000.index`, `.data-00000-of-00001` and `word_counts.txt`) in `model/coco/` "
-    "and restart: see the README, *Use the COCO model*."
+    "To caption real photos, get the COCO model (the Home page's button, or "
+    f"`python -m im2txt download coco-2m`), or {BY_HAND}"
 )
 
 
@@ -51,7 +55,10 @@ def model_sidebar() -> None:
 
 def model_caption(captioner: Captioner) -> None:
     info = captioner.info
-    st.caption(f"Model: **{info.name}** · {info.vocab_size:,} words · {info.parameters:,} weights")
+    which = " — the COCO model" if info.kind == "coco" else " — the demo model"
+    st.caption(
+        f"Model: **{info.name}**{which} · {info.vocab_size:,} words · {info.parameters:,} weights"
+    )
 
 
 def coco_model_present() -> bool:

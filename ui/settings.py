@@ -1,4 +1,5 @@
-"""What the operator of a hosted app configures: where the COCO model may be fetched from.
+"""What the operator of a hosted app configures: which COCO model the server may fetch, from where,
+and whether visitors may start that download.
 
 Read from the app's secrets (st.secrets, passed in as a dict) or the environment; never from a
 visitor. No streamlit import here, so it is testable on its own.
@@ -9,48 +10,114 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from im2txt.storage.fetch import check_url, normalised_sha256
+from im2txt.errors import DownloadError
+from im2txt.storage import catalogue
+from im2txt.storage.fetch import check_url, normalised_sha256, shown_url
 
 # What an operator sets: keys of the app's secrets, else environment variables.
-SECRET_KEYS = ("model_url", "model_sha256", "model_fetch_on_start")
+SECRET_KEYS = (
+    "model_url",
+    "model_sha256",
+    "model_fetch_on_start",
+    "model_mirror",
+    "model_visitor_download",
+)
 
 
-ENVIRONMENT_KEYS = ("IM2TXT_MODEL_URL", "IM2TXT_MODEL_SHA256", "IM2TXT_MODEL_FETCH_ON_START")
+ENVIRONMENT_KEYS = tuple(f"IM2TXT_{key.upper()}" for key in SECRET_KEYS)
+
+
+_YES = ("1", "true", "yes", "on")
+_NO = ("", "0", "false", "no", "off")
+# Hosts a browser uses for an app running on the same machine.
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
 class ModelSource:
-    """Where the operator says the model can be downloaded from."""
+    """What the server downloads when asked for the COCO model: a catalogue model (by default
+    coco-2m, from where it is published or from a mirror), or the operator's own archive."""
 
-    url: str
-    # Expected SHA-256 of the archive, 64 lower-case hex digits, or None to skip the check.
+    # A catalogue name; None when `url` is set.
+    name: str | None = catalogue.DEFAULT_MODEL
+    # An archive of the operator's own (model_url), with its expected SHA-256.
+    url: str | None = None
     sha256: str | None = None
+    # A folder (URL) holding the catalogue model's files under their published names.
+    mirror: str | None = None
     # Fetch when the app starts without a COCO model, not only when someone presses the button
     # (for Streamlit Community Cloud, whose disk starts empty at every boot).
     fetch_on_start: bool = False
+    # Whether visitors may start the download: None leaves it to where the app is reached from
+    # (allowed on this machine, not on a public host; see visitors_may_download).
+    visitors: bool | None = None
+
+    @property
+    def shown(self) -> str:
+        """What is downloaded, for people."""
+        return shown_url(self.url) if self.url else f"{self.name} from where it is published"
+
+    @property
+    def size(self) -> int | None:
+        """Bytes of the model's weights, when known (a catalogue model)."""
+        return catalogue.find_model(self.name).size if self.name else None
 
 
-def configured_model_source(secrets: Mapping[str, object] | None = None) -> ModelSource | None:
-    """The model URL the operator configured, or None.
+def configured_model_source(secrets: Mapping[str, object] | None = None) -> ModelSource:
+    """What the operator configured (defaults: coco-2m from its publishers, visitors allowed only
+    locally, nothing fetched at start-up); DownloadError naming a bad setting.
 
-    Read from `secrets` ("model_url", "model_sha256", "model_fetch_on_start": the app passes its
-    st.secrets as a dict), else from $IM2TXT_MODEL_URL, $IM2TXT_MODEL_SHA256 and
-    $IM2TXT_MODEL_FETCH_ON_START; the other settings come from the same place as the URL. Only the
-    operator can set these: a visitor cannot choose what the server fetches.
+    Read from `secrets` (the keys of SECRET_KEYS: the app passes its st.secrets as a dict) when it
+    holds any of them, else from the environment (ENVIRONMENT_KEYS); settings are never mixed
+    across the two. Only the operator can set these: a visitor cannot choose what the server
+    fetches.
     """
-    for values, (url_key, sha256_key, on_start_key) in (
-        (secrets or {}, SECRET_KEYS),
-        (os.environ, ENVIRONMENT_KEYS),
-    ):
-        url = str(values.get(url_key) or "").strip()
+    secrets = secrets or {}
+    if any(key in secrets for key in SECRET_KEYS):
+        values = {key: secrets.get(key) for key in SECRET_KEYS}
+    else:
+        values = dict(zip(SECRET_KEYS, (os.environ.get(k) for k in ENVIRONMENT_KEYS), strict=True))
+    text = {key: str(value if value is not None else "").strip() for key, value in values.items()}
+    url, mirror = text["model_url"] or None, text["model_mirror"] or None
+    for given in (url, mirror):
+        if given:
+            check_url(given)
+    sha256 = normalised_sha256(text["model_sha256"]) if text["model_sha256"] else None
+    name: str | None = None if url else catalogue.DEFAULT_MODEL
+    on_start = text["model_fetch_on_start"]
+    if on_start.lower() in _YES:
+        fetch_on_start = True
+    elif on_start.lower() in _NO:
+        fetch_on_start = False
+    else:  # a catalogue name
         if url:
-            check_url(url)
-            sha256 = str(values.get(sha256_key) or "").strip()
-            on_start = str(values.get(on_start_key) or "").strip().lower()
-            return ModelSource(
-                url,
-                normalised_sha256(sha256) if sha256 else None,
-                fetch_on_start=on_start in ("1", "true", "yes", "on"),
+            raise DownloadError(
+                f"model_fetch_on_start names {on_start!r} but model_url is set: use one of them"
             )
-    return None
+        name, fetch_on_start = catalogue.find_model(on_start).name, True
+    return ModelSource(name, url, sha256, mirror, fetch_on_start, _visitors(text))
+
+
+def visitors_may_download(source: ModelSource, app_url: str | None) -> bool:
+    """Whether a visitor who reached the app at `app_url` may start the download. Unless the
+    operator decided, only on this machine (a browser at localhost): a public server's visitors
+    cannot make it download 149 MB. Not a security boundary, a default: the operator's setting,
+    and the fixed list of what can be fetched, are what visitors cannot change."""
+    if source.visitors is not None:
+        return source.visitors
+    host = urlsplit(app_url or "").hostname
+    return host in _LOCAL_HOSTS
+
+
+def _visitors(text: dict[str, str]) -> bool | None:
+    value = text["model_visitor_download"].lower()
+    if value in ("", "auto"):
+        return None
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    given = text["model_visitor_download"]
+    raise DownloadError(f"model_visitor_download must be true, false or auto, got {given!r}")

@@ -71,7 +71,121 @@ def test_other_pages_render(monkeypatch, tmp_path, page):
     assert app.title
 
 
-# --- getting the COCO model from the operator's URL ---------------------------------------------
+# --- getting the COCO model ---------------------------------------------------------------------
+
+GET = "Get the COCO model (149 MB)"
+
+
+@pytest.fixture(scope="module")
+def lookalike(tmp_path_factory):
+    from fixtures.model_hosts import make_lookalike
+
+    return make_lookalike(tmp_path_factory.mktemp("lookalike") / "checkpoint")
+
+
+@pytest.fixture
+def mirror(lookalike, monkeypatch):
+    """KranthiGV's three files of a COCO-size look-alike in a mirror folder on 127.0.0.1; the
+    catalogue carries the look-alike's digests. Yields the mirror's URL."""
+    from fixtures.http_server import Server
+    from fixtures.model_hosts import lookalike_catalogue
+    from im2txt.storage import catalogue
+
+    monkeypatch.setattr(catalogue, "CATALOGUE", lookalike_catalogue(lookalike))
+    monkeypatch.setenv("no_proxy", "*")
+    server = Server()
+    for name in ("model.ckpt-2000000.index", "word_counts.txt",
+                 "model.ckpt-2000000.data-00000-of-00001"):  # fmt: skip
+        server.add(f"/im2txt/{name}", lookalike.files[name])
+    yield server.url("/im2txt")
+    server.close()
+
+
+def clear_settings(monkeypatch):
+    from ui.settings import ENVIRONMENT_KEYS
+
+    for name in ENVIRONMENT_KEYS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.slow
+def test_the_button_with_a_mirror_installs_the_coco_model(monkeypatch, tmp_path, mirror):
+    models = tmp_path / "model"
+    fake_bundle(models / "demo")
+    clear_settings(monkeypatch)
+    monkeypatch.setenv("IM2TXT_MODEL_MIRROR", mirror)
+    monkeypatch.setenv("IM2TXT_MODEL_VISITOR_DOWNLOAD", "true")  # AppTest has no browser URL
+    app = run_app(monkeypatch, models)
+    assert any("knows only coloured shapes" in w.value for w in app.warning)
+    (button,) = [b for b in app.button if b.label == GET]
+    button.click()
+    app.run()
+    assert not app.exception and not app.error
+    # IBM's tarball is not in the mirror: one line, then KranthiGV's files from it.
+    (note,) = app.success
+    assert note.value == (
+        "Installed coco-2m from KranthiGV (Google Drive + GitHub) layout, from the mirror in "
+        f"`{models / 'coco'}`.  \nCould not use IBM Model Asset Exchange layout, from the "
+        f"mirror: {mirror}/assets.tar.gz: HTTP 404 Not Found"
+    )
+    assert (models / "coco" / "model.ckpt-2000000.data-00000-of-00001").is_file()
+    lines = [m.value for m in app.markdown if m.value.startswith("- ")]
+    assert "COCO checkpoint model.ckpt-2000000" in lines[0] and "**in use**" in lines[0]
+    assert not any(b.label == GET for b in app.button)
+    assert not any("knows only coloured shapes" in w.value for w in app.warning)
+
+    app.switch_page("app_pages/image.py")
+    app.run()  # the cached loader now loads the new default model
+    assert not app.exception
+    (line,) = [c.value for c in app.caption if c.value.startswith("Model: ")]
+    assert "— the COCO model" in line and "11,520 words" in line
+    assert not any(b.label == GET for b in app.button)
+
+
+def test_the_offer_on_a_public_host_says_why_there_is_no_button(monkeypatch, tmp_path):
+    fake_bundle(tmp_path / "demo")
+    clear_settings(monkeypatch)
+    app = run_app(monkeypatch, tmp_path)  # no browser URL: not this machine
+    assert any("knows only coloured shapes" in w.value for w in app.warning)
+    assert not app.button
+    assert any("model_visitor_download" in c.value for c in app.caption)
+    assert any("model/coco/" in c.value for c in app.caption)  # the route by hand
+
+
+def test_the_operator_s_own_archive(monkeypatch, tmp_path, served_model):
+    models = tmp_path / "model"
+    fake_bundle(models / "demo")
+    clear_settings(monkeypatch)
+    monkeypatch.setenv("IM2TXT_MODEL_URL", served_model)
+    monkeypatch.setenv("IM2TXT_MODEL_VISITOR_DOWNLOAD", "1")
+    monkeypatch.setenv("no_proxy", "*")
+    app = run_app(monkeypatch, models)
+    (button,) = [b for b in app.button if b.label.startswith("Get the COCO model")]
+    assert button.label == "Get the COCO model"  # the size of an archive is not known
+    button.click()
+    app.run()
+    assert not app.exception and not app.error
+    assert (models / "coco" / "config.json").is_file()
+    lines = [m.value for m in app.markdown if m.value.startswith("- ")]
+    assert "tiny test model" in lines[0] and "**in use**" in lines[0]
+    assert not app.button
+
+
+def test_a_failed_download_says_why_and_leaves_nothing(monkeypatch, tmp_path, mirror):
+    models = tmp_path / "model"
+    fake_bundle(models / "demo")
+    clear_settings(monkeypatch)
+    monkeypatch.setenv("IM2TXT_MODEL_MIRROR", mirror.replace("/im2txt", "/nothing-here"))
+    monkeypatch.setenv("IM2TXT_MODEL_VISITOR_DOWNLOAD", "true")
+    app = run_app(monkeypatch, models)
+    (button,) = [b for b in app.button if b.label == GET]
+    button.click()
+    app.run()
+    assert not app.exception
+    (error,) = app.error
+    assert error.value.startswith("coco-2m: no source could be used (2 tried): ")
+    assert sorted(p.name for p in models.iterdir()) == ["demo"]
+    assert any(b.label == GET for b in app.button)  # still offered
 
 
 @pytest.fixture
@@ -86,36 +200,15 @@ def served_model(tmp_path):
     server.close()
 
 
-def test_download_button_fetches_the_configured_model(monkeypatch, tmp_path, served_model):
+@pytest.mark.slow
+@pytest.mark.parametrize("setting", ["coco-2m", "true"])
+def test_fetch_on_start(monkeypatch, tmp_path, mirror, setting):
     models = tmp_path / "model"
     fake_bundle(models / "demo")
-    monkeypatch.setenv("IM2TXT_MODEL_URL", served_model)
-    monkeypatch.setenv("no_proxy", "*")
+    clear_settings(monkeypatch)
+    monkeypatch.setenv("IM2TXT_MODEL_MIRROR", mirror)
+    monkeypatch.setenv("IM2TXT_MODEL_FETCH_ON_START", setting)
     app = run_app(monkeypatch, models)
-    assert any("Get the COCO model" in s.value for s in app.subheader)
-    (button,) = [b for b in app.button if b.label == "Download the COCO model"]
-    button.click()
-    app.run()
-    assert not app.exception and not app.error
-    assert (models / "coco" / "config.json").is_file()
-    lines = [m.value for m in app.markdown if m.value.startswith("- ")]
-    assert "tiny test model" in lines[0] and "**in use**" in lines[0]
-    assert not any(b.label == "Download the COCO model" for b in app.button)
-
-
-def test_no_button_without_a_configured_url(monkeypatch, tmp_path):
-    monkeypatch.delenv("IM2TXT_MODEL_URL", raising=False)
-    fake_bundle(tmp_path / "demo")
-    app = run_app(monkeypatch, tmp_path)
-    assert not app.button and not any("Get the COCO model" in s.value for s in app.subheader)
-
-
-def test_fetch_on_start(monkeypatch, tmp_path, served_model):
-    models = tmp_path / "model"
-    fake_bundle(models / "demo")
-    monkeypatch.setenv("IM2TXT_MODEL_URL", served_model)
-    monkeypatch.setenv("IM2TXT_MODEL_FETCH_ON_START", "true")
-    monkeypatch.setenv("no_proxy", "*")
-    app = run_app(monkeypatch, models)
-    assert (models / "coco" / "config.json").is_file()  # fetched before anyone pressed anything
+    # Fetched before anyone pressed anything, though visitors may not start downloads here.
+    assert (models / "coco" / "model.ckpt-2000000.index").is_file()
     assert not app.button

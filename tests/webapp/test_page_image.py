@@ -69,6 +69,9 @@ def test_uploads_are_captioned_like_the_library(model_dir):
             table["probability"], [100 * c.probability for c in captions], rtol=1e-4
         )
     assert any("Captioned 2 image(s)" in c.value for c in app.caption)
+    # Beside every result, what the demo model is: it knows shapes, not photos.
+    notices = [c.value for c in app.caption if "knows only coloured shapes" in c.value]
+    assert len(notices) == 2
     # Downloads: JSON in the CLI's shape, CSV with one row per caption.
     buttons = {b.label: b for b in app.get("download_button")}
     assert set(buttons) == {"Download JSON", "Download CSV"}
@@ -125,3 +128,18 @@ def test_picking_samples(model_dir):
     assert not app.exception and not app.error
     assert len(app.dataframe) == 2
     assert any("Captioned 2 image(s)" in c.value for c in app.caption)
+
+
+def test_with_a_coco_model_the_page_says_so_and_offers_nothing(tmp_path, monkeypatch):
+    write_tiny_bundle(tmp_path / "coco", kind="coco")
+    monkeypatch.setenv("IM2TXT_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv("IM2TXT_MODEL_VISITOR_DOWNLOAD", "true")
+    monkeypatch.chdir(REPO)
+    app = open_page(tmp_path)
+    (line,) = [c.value for c in app.caption if c.value.startswith("Model: ")]
+    assert line.startswith("Model: **tiny test model** — the COCO model")
+    app.get("file_uploader")[0].set_value([("one.png", png(1), "image/png")])
+    app.run()
+    assert not app.exception and len(app.dataframe) == 1
+    assert not app.button and not app.warning
+    assert not any("knows only coloured shapes" in c.value for c in app.caption)
