@@ -131,6 +131,7 @@ def test_subpackages_do_not_use_each_other():
         "im2txt.vocabulary, im2txt.beam_search, im2txt.weights, im2txt.image_processing",
         "im2txt.storage.checkpoint, im2txt.storage.bundle, im2txt.storage.model_files",
         "im2txt.storage.discovery, im2txt.storage.download, im2txt.storage.convert",
+        "im2txt.storage.catalogue, im2txt.storage.install, im2txt.storage.drive",
         "im2txt.video, im2txt.cli",
     ],
 )

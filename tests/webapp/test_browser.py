@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 
 import numpy as np
@@ -16,6 +17,8 @@ from fixtures.browser import (
     wait_for_app,
     wait_for_heading,
 )
+from fixtures.http_server import Server
+from fixtures.model_hosts import lookalike_catalogue, make_lookalike
 from fixtures.paths import REPO
 from im2txt import load_captioner
 from im2txt.demo.scenes import Scene, random_scene
@@ -155,3 +158,50 @@ def test_a_link_to_any_page_works_on_a_fresh_server(tmp_path, chromium_available
             assert sidebar.get_by_role("heading", name="Model", exact=True).count() == 1, f"/{path}"
             assert sidebar.get_by_text("knows only generated shapes").count() == 1, f"/{path}"
             assert exception_texts(page) == []
+
+
+def test_the_home_button_with_a_mirror_installs_the_coco_model(tmp_path, chromium_available):
+    """A fresh app on this machine (so visitors may download by default), a mirror configured:
+    the Home page's button installs the model, and the Image page then uses it."""
+    lookalike = make_lookalike(tmp_path / "checkpoint")
+    catalogue = tmp_path / "catalogue.pickle"  # the look-alike's digests (see the launcher)
+    catalogue.write_bytes(pickle.dumps(lookalike_catalogue(lookalike)))
+    mirror = Server()
+    for name in ("model.ckpt-2000000.index", "word_counts.txt",
+                 "model.ckpt-2000000.data-00000-of-00001"):  # fmt: skip
+        mirror.add(f"/im2txt/{name}", lookalike.files[name])
+    models = tmp_path / "model"
+    env = {
+        "IM2TXT_MODEL_DIR": str(models),
+        "IM2TXT_MODEL_MIRROR": mirror.url("/im2txt"),
+        "IM2TXT_TEST_CATALOGUE": str(catalogue),
+        "no_proxy": "*",
+    }
+    launcher = (str(REPO / "tests" / "fixtures" / "lookalike_streamlit.py"),)
+    try:
+        with (
+            streamlit_server(tmp_path / "streamlit.log", env, streamlit=launcher) as url,
+            chromium_page() as page,
+        ):
+            open_page(page, url)
+            assert page.get_by_text("knows only coloured shapes").count() == 1
+            page.get_by_role("button", name="Get the COCO model (149 MB)").click()
+            page.get_by_text("Installed coco-2m from").wait_for(timeout=120_000)
+            wait_for_app(page)
+            assert page.get_by_role("button", name="Get the COCO model (149 MB)").count() == 0
+            assert page.get_by_text("COCO checkpoint model.ckpt-2000000").count() >= 1
+            page.screenshot(path=tmp_path / "home-installed.png", full_page=True)
+
+            page.get_by_role("link", name="Image").first.click()
+            page.wait_for_url("**/image")
+            wait_for_heading(page, HEADINGS["Image"])
+            page.get_by_text("the COCO model").first.wait_for(timeout=120_000)
+            wait_for_app(page)
+            assert page.get_by_text("knows only coloured shapes").count() == 0
+            sidebar = page.locator('[data-testid="stSidebarUserContent"]')
+            assert sidebar.get_by_text("COCO checkpoint model.ckpt-2000000").count() == 1
+            page.screenshot(path=tmp_path / "image-coco.png", full_page=True)
+            assert exception_texts(page) == []
+    finally:
+        mirror.close()
+    assert (models / "coco" / "model.ckpt-2000000.data-00000-of-00001").is_file()
