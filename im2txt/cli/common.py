@@ -93,8 +93,8 @@ def load_model_for(args: argparse.Namespace):
     print(f"Model: {info.name}, {info.vocab_size} words, {info.source}", file=sys.stderr)
     if info.kind == "demo":
         print(
-            "Note: the demo model only knows generated shapes. For photos, put the COCO "
-            f"checkpoint in {coco_destination()} (README: 'Use the COCO model').",
+            "Note: the demo model only knows generated shapes. For photos, get the COCO model: "
+            f"python -m im2txt download coco-2m (it goes to {coco_destination()}).",
             file=sys.stderr,
         )
     return captioner
