@@ -30,7 +30,4 @@ for model in found:
 if not models.coco_model_present():
     st.subheader("Get the COCO model")
     fetch.coco_offer("home")
-    st.caption(
-        "Or by hand, when every source is down: "
-        + models.COCO_HELP.replace("To caption", "to caption")
-    )
+    st.caption(f"When every source is down, {models.BY_HAND}")
