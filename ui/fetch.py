@@ -4,6 +4,7 @@ notice and the download button), and the fetch at start-up when the operator ask
 from __future__ import annotations
 
 import threading
+import time
 
 import streamlit as st
 
@@ -14,6 +15,10 @@ from ui.settings import ModelSource, configured_model_source, visitors_may_downl
 
 # One download at a time per server, whichever session asked.
 _download_lock = threading.Lock()
+# Seconds before a failed fetch at start-up is tried again, and the failures (time, error line)
+# by source.
+RETRY_AFTER = 300.0
+_start_failures: dict[str, tuple[float, str]] = {}
 # The session's note on the download it just made, shown once after the page reruns.
 _NOTE = "coco-download-note"
 
@@ -105,19 +110,31 @@ def fetch_configured_model_on_start() -> None:
         return
     problem = _fetch_on_start(source)
     if problem:
-        st.warning(f"The COCO model could not be fetched at start-up: {problem}")
+        st.warning(
+            f"The COCO model could not be fetched at start-up: {problem} "
+            f"(tried again after {RETRY_AFTER / 60:.0f} minutes)"
+        )
 
 
-@st.cache_resource(show_spinner="Fetching the COCO model configured for this app…")
 def _fetch_on_start(source: ModelSource) -> str | None:
-    """Once per server: the configured model, fetched; an error line, or None when it worked."""
+    """Once per server while it works: the configured model, fetched; None when it is there, else
+    the error line. A failure is remembered for RETRY_AFTER seconds (every page run asks), then
+    tried again: a source that was down at boot does not leave the server without its model
+    until the next restart."""
     with _download_lock:
         if coco_model_present():
             return None
+        key = repr(source)
+        failed = _start_failures.get(key)
+        if failed is not None and time.monotonic() - failed[0] < RETRY_AFTER:
+            return failed[1]
         try:
-            _fetch(source, None, None)
+            with st.spinner("Fetching the COCO model configured for this app…"):
+                _fetch(source, None, None)
         except Im2txtError as e:
+            _start_failures[key] = (time.monotonic(), str(e))
             return str(e)
+        _start_failures.pop(key, None)
     return None
 
 

@@ -212,3 +212,29 @@ def test_fetch_on_start(monkeypatch, tmp_path, mirror, setting):
     # Fetched before anyone pressed anything, though visitors may not start downloads here.
     assert (models / "coco" / "model.ckpt-2000000.index").is_file()
     assert not app.button
+
+
+def test_a_failed_fetch_on_start_is_tried_again_later(monkeypatch):
+    """Not cached until restart: within RETRY_AFTER the error is reused, after it a new try."""
+    from im2txt.errors import DownloadError
+    from ui import fetch
+    from ui.settings import ModelSource
+
+    calls = []
+
+    def flaky(source, progress, on_failure):
+        calls.append(source)
+        if len(calls) == 1:
+            raise DownloadError("coco-2m: no source could be used (host down)")
+        return "installed"
+
+    monkeypatch.setattr(fetch, "_fetch", flaky)
+    monkeypatch.setattr(fetch, "coco_model_present", lambda: False)
+    monkeypatch.setattr(fetch, "_start_failures", {})
+    source = ModelSource(name="coco-2m", fetch_on_start=True)
+    assert "host down" in fetch._fetch_on_start(source)
+    assert "host down" in fetch._fetch_on_start(source)  # every page run asks: not refetched
+    assert len(calls) == 1
+    monkeypatch.setattr(fetch, "RETRY_AFTER", 0.0)
+    assert fetch._fetch_on_start(source) is None  # tried again, and it worked
+    assert len(calls) == 2
