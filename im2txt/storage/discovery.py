@@ -94,6 +94,17 @@ def inspect_folder(folder: Path) -> FoundModel | None:
     return None
 
 
+def skipped_models(root: str | Path | None = None) -> list[FoundModel]:
+    """Models found before the default one that cannot be used (an incomplete coco/, say): what
+    to tell people when the default falls back to a model they did not mean."""
+    skipped = []
+    for model in find_models(root):
+        if model.usable:
+            break
+        skipped.append(model)
+    return skipped
+
+
 def default_model(root: str | Path | None = None) -> FoundModel:
     """The model load_captioner() uses when given no path; ModelError if there is none."""
     root = Path(root) if root is not None else model_root()
