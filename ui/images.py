@@ -9,31 +9,73 @@ import time
 from dataclasses import dataclass
 
 import streamlit as st
+from PIL import Image
 
 from im2txt.captioner import Caption, ImageCaptions
 from im2txt.config import DecodeConfig
+from im2txt.errors import Im2txtError
+from im2txt.image_processing import preview
 from ui.models import load_model
 
 
 @dataclass(frozen=True)
 class CaptionRun:
     results: tuple[ImageCaptions, ...]
+    # One per result: the picture to show (a small JPEG), None when it has an error.
+    previews: tuple[bytes | None, ...]
     seconds: float
+    # A problem with the whole batch (the model), or None.
+    error: str | None = None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def caption_images(
     files: tuple[tuple[str, bytes], ...], decode: DecodeConfig, model_path: str
 ) -> CaptionRun:
-    """Caption uploaded files in one batched call; cached per file contents, settings and model."""
+    """Caption uploaded files in one batched call; cached per file contents, settings and model.
+
+    Each captioned image also gets a preview made by the library (upright, RGB, small), never the
+    upload itself: st.image would decode a large upload whole and cannot show 16-bit or float
+    images, nor one a pixel high. A file that is captioned but cannot be previewed gets an error.
+    """
     captioner = load_model(model_path)
     started = time.perf_counter()
-    results = captioner.caption_each(
-        [data for _, data in files],
-        names=[name for name, _ in files],
-        decode=decode,
-    )
-    return CaptionRun(tuple(results), time.perf_counter() - started)
+    names = [name for name, _ in files]
+    try:
+        results = captioner.caption_each([data for _, data in files], names=names, decode=decode)
+    except Im2txtError as e:  # the model itself (a vocabulary that does not fit it)
+        empty = tuple(ImageCaptions(name) for name in names)
+        return CaptionRun(empty, (None,) * len(files), 0.0, str(e))
+    shown, previews = [], []
+    for (name, data), result in zip(files, results, strict=True):
+        picture = None
+        if result.error is None:
+            try:
+                picture = _jpeg(preview(data, name))
+            except Im2txtError as e:
+                result = ImageCaptions(name, error=str(e))
+        shown.append(result)
+        previews.append(picture)
+    return CaptionRun(tuple(shown), tuple(previews), time.perf_counter() - started)
+
+
+def render_results(run: CaptionRun, shown: int) -> None:
+    """Each image of the batch in its own box: the picture and its captions, or one error line."""
+    for i, (result, picture) in enumerate(zip(run.results, run.previews, strict=True)):
+        with st.container(border=True, key=f"result-{i}"):
+            if result.error or picture is None:
+                st.error(result.error or f"{result.name}: cannot be shown")
+                continue
+            left, right = st.columns([1, 2])  # side by side on a laptop, stacked on a phone
+            left.image(picture, caption=result.name, width="stretch")
+            with right:
+                render_captions(result, shown)
+
+
+def _jpeg(pixels) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def word_colour(probability: float) -> str:
