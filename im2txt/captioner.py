@@ -218,4 +218,6 @@ def load_captioner(path: str | Path | None = None, vocab: str | Path | None = No
         model = ShowAndTellModel(files.config, files.weights)
     except ValueError as e:
         raise ModelError(f"{path}: {e}") from None
+    finally:
+        files.close()  # the weights are in the model's variables now
     return Captioner(model, files.vocabulary, files.info)

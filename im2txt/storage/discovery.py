@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,11 @@ def find_models(root: str | Path | None = None) -> list[FoundModel]:
     folders = []
     if root.is_dir():
         folders = [root / COCO_FOLDER, root]
-        folders += sorted(
-            p for p in root.iterdir() if p.is_dir() and p.name not in (COCO_FOLDER, DEMO_FOLDER)
-        )
+        # An unreadable models folder: the pages still work, with the demo model.
+        with suppress(OSError):
+            folders += sorted(
+                p for p in root.iterdir() if p.is_dir() and p.name not in (COCO_FOLDER, DEMO_FOLDER)
+            )
     folders.append(root / DEMO_FOLDER)
     found = [model for folder in folders if (model := inspect_folder(folder)) is not None]
     if not any(model.path == root / DEMO_FOLDER for model in found):
