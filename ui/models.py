@@ -48,7 +48,7 @@ def model_sidebar() -> None:
         try:
             found = discovery.default_model()
         except Im2txtError as e:
-            st.error(str(e))
+            st.error(shown(str(e)))
             return
         st.markdown(f"**{found.label}**  \n`{shown(str(found.path))}`")
         if found.kind == "demo":
