@@ -14,6 +14,7 @@ from im2txt.config import ModelConfig
 from im2txt.image_loading import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
+    PREVIEW_SIDE,
     ImageInput,
     LoadedImage,
     describe,
@@ -25,6 +26,7 @@ from im2txt.image_loading import (
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_SUFFIXES",
+    "PREVIEW_SIDE",
     "ImageInput",
     "LoadedImage",
     "describe",

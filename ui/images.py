@@ -100,19 +100,11 @@ def render_captions(result: ImageCaptions, shown: int) -> None:
     captions = result.captions[:shown]
     st.markdown(f"**{_escape(captions[0].text) or '(empty caption)'}**")
     render_words(captions[0])
-    # Probability first: on a phone the table is narrow, and the caption is the column that wraps.
-    rows = [{"probability": 100 * c.probability, "caption": c.text} for c in captions]
-    top = max(row["probability"] for row in rows) or 1.0
-    st.dataframe(
-        rows,
+    # A static table, not st.dataframe: its cells wrap, so that no caption is cut on a phone (a
+    # data grid cuts text at the column's width). Probability first: the caption column wraps.
+    st.table(
+        [{"Probability": f"{100 * c.probability:.4f}%", "Caption": c.text} for c in captions],
         hide_index=True,
-        width="stretch",
-        column_config={
-            "probability": st.column_config.ProgressColumn(
-                "Probability", format="%.4f%%", min_value=0.0, max_value=top, width="small"
-            ),
-            "caption": st.column_config.TextColumn("Caption"),
-        },
     )
     with st.expander("Chart"):
         st.bar_chart(

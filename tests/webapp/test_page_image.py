@@ -61,13 +61,11 @@ def test_uploads_are_captioned_like_the_library(model_dir):
     app.run()
     assert not app.exception and not app.error
     expected = load_captioner(model_dir / "demo").caption_many([png(1), png(2)])
-    tables = [df.value for df in app.dataframe]
+    tables = [table.value for table in app.table]
     assert len(tables) == 2
     for table, captions in zip(tables, expected, strict=True):
-        assert list(table["caption"]) == [c.text for c in captions]
-        np.testing.assert_allclose(
-            table["probability"], [100 * c.probability for c in captions], rtol=1e-4
-        )
+        assert list(table["Caption"]) == [c.text for c in captions]
+        assert list(table["Probability"]) == [f"{100 * c.probability:.4f}%" for c in captions]
     assert any("Captioned 2 image(s)" in c.value for c in app.caption)
     # Downloads: JSON in the CLI's shape, CSV with one row per caption.
     buttons = {b.label: b for b in app.get("download_button")}
@@ -84,22 +82,22 @@ def test_a_bad_file_is_one_error_and_the_others_still_work(model_dir):
     app.run()
     assert not app.exception
     assert [e.value for e in app.error] == ["broken.jpg: not an image (unrecognised file format)"]
-    assert len(app.dataframe) == 1
+    assert len(app.table) == 1
 
 
 def test_settings_change_the_search(model_dir):
     app = open_page(model_dir)
     app.get("file_uploader")[0].set_value(("x.png", png(4), "image/png"))
     app.run()
-    assert len(app.dataframe[0].value) == 3  # default beam size 3
+    assert len(app.table[0].value) == 3  # default beam size 3
     app.slider(key="beam_size").set_value(5)
     app.run()
     assert app.slider(key="shown").value == 5
     expected = load_captioner(model_dir / "demo").caption(png(4), DecodeConfig(beam_size=5))
-    assert list(app.dataframe[0].value["caption"]) == [c.text for c in expected]
+    assert list(app.table[0].value["Caption"]) == [c.text for c in expected]
     app.slider(key="shown").set_value(2)
     app.run()
-    assert len(app.dataframe[0].value) == 2
+    assert len(app.table[0].value) == 2
 
 
 def test_results_export(model_dir):
@@ -123,5 +121,5 @@ def test_picking_samples(model_dir):
     pills.set_value(scenes[:2])
     app.run()
     assert not app.exception and not app.error
-    assert len(app.dataframe) == 2
+    assert len(app.table) == 2
     assert any("Captioned 2 image(s)" in c.value for c in app.caption)
