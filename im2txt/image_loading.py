@@ -186,7 +186,7 @@ def _decode_bytes(data: bytes, name: str) -> np.ndarray:
         limit = max_pixels()
         if pixels > limit:
             raise ImageError(
-                f"{name}: image is {pixels / 1e6:.0f} MP, over the {limit / 1e6:.0f} MP limit"
+                f"{name}: image is {pixels / 1e6:.0f} MP, over the {limit / 1e6:g} MP limit"
             ) from None
         raise ImageError(f"{name}: over Pillow's pixel limit ({_one_line(str(e))})") from None
     except Exception as e:  # Pillow raises many kinds on broken headers
@@ -334,8 +334,8 @@ def _check_size(width: int, height: int, name: str) -> None:
     limit = max_pixels()
     if width * height > limit:
         raise ImageError(
-            f"{name}: image is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
-            f"{limit / 1e6:.0f} MP limit"
+            f"{name}: image is {width}x{height} ({width * height / 1e6:.3g} MP), over the "
+            f"{limit / 1e6:g} MP limit"
         )
 
 

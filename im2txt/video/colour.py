@@ -1,18 +1,18 @@
-"""A clip's colour metadata: what ffmpeg prints for its pixel format -> the filters and x264 tags
-that keep its colours through decoding to 8-bit limited-range yuv420p.
+"""A clip's colour metadata: what ffmpeg prints for its pixel format -> the filters and frame tags
+that keep its colours through decoding to 8-bit limited-range yuv420p and encoding.
 
 ffmpeg prints a video stream's pixel format as e.g. "yuv420p(tv, bt709, progressive)",
 "gbrp(pc, gbr/unknown/unknown, progressive)" or "yuv420p10le(progressive)": the range, then the
-matrix, primaries and transfer (one name when all three are the same). Not every printed name is
-a value the encoder's options take ("gbr" is RGB, which yuv420p cannot be; the transfer printed
-"bt470m" is spelt "gamma22" there), and swscale converts with only some matrices. So:
+matrix, primaries and transfer (one name when all three are the same). Not every printed name can
+tag yuv420p ("gbr" is RGB), and swscale converts with only some matrices. So:
 
 - the render's decode ends in `scale=...:out_range=tv` to the matrix the output is tagged with: the
   input's own when swscale knows it (its pixels are then only resampled), else BT.709 for RGB
   input (converted by swscale) and untagged for YUV whose matrix is unknown (left as it is);
 - a matrix swscale cannot read (YCgCo, ICtCp, ...) is read as BT.709: approximate colours rather
   than no picture;
-- primaries and transfer are passed on when the encoder has a name for them, else dropped.
+- primaries and transfer are passed on when known, else dropped; the encoder's frames are tagged
+  with all of it (see tag_filter).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _SWSCALE_MATRICES = {
     "smpte240m": "smpte240m",
     "bt2020nc": "bt2020",
 }
-# Printed names the encoder's -color_primaries takes.
+# Printed primaries names setparams takes.
 _PRIMARIES = frozenset(
     [
         "bt709",
@@ -111,18 +111,22 @@ def yuv420p_filter(pixel_format: str) -> str:
     return f"scale={to}out_range=tv,format=yuv420p"
 
 
-def encoder_tags(pixel_format: str) -> list[str]:
-    """x264 options tagging the output with the colours the render filters produced."""
-    options = ["-color_range", "tv"]
+def tag_filter(pixel_format: str) -> str:
+    """The encoder's filter tagging its frames with the colours the render filters produced.
+
+    Tags on the frames, not the encoder's -colorspace options: given options that differ from
+    its (untagged, raw) input frames, ffmpeg converts the frames to them, which moved saturated
+    colours by 15-20 levels.
+    """
+    tags = ["range=tv"]
     matrix = output_matrix(pixel_format)
-    if matrix is None:
-        return options
-    options += ["-colorspace", matrix]
-    _, primaries, transfer = colour_fields(pixel_format)
-    if is_rgb(pixel_format) and primaries in _UNSET | {"", "gbr"}:
-        primaries, transfer = "bt709", "iec61966-2-1"  # untagged RGB is sRGB
-    if primaries in _PRIMARIES:
-        options += ["-color_primaries", primaries]
-    if transfer in _TRANSFERS:
-        options += ["-color_trc", _TRANSFERS[transfer]]
-    return options
+    if matrix is not None:
+        tags.append(f"colorspace={matrix}")
+        _, primaries, transfer = colour_fields(pixel_format)
+        if is_rgb(pixel_format) and primaries in _UNSET | {"", "gbr"}:
+            primaries, transfer = "bt709", "iec61966-2-1"  # untagged RGB is sRGB
+        if primaries in _PRIMARIES:
+            tags.append(f"color_primaries={primaries}")
+        if transfer in _TRANSFERS:
+            tags.append(f"color_trc={transfer}")
+    return "setparams=" + ":".join(tags)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from im2txt.errors import VideoError
-from im2txt.video.colour import encoder_tags, input_filters, yuv420p_filter
+from im2txt.video.colour import input_filters, tag_filter, yuv420p_filter
 
 # AAC bit rate when the input's audio has to be re-encoded.
 AAC_BITRATE = "160k"
@@ -209,8 +209,8 @@ def encode_command(
         else:
             command += ["-c:a", "aac", "-b:a", AAC_BITRATE]
     command += [
+        "-vf", tag_filter(info.pixel_format),
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-        *encoder_tags(info.pixel_format),
     ]  # fmt: skip
     if container in ("mp4", "mov"):
         command += ["-movflags", "+faststart"]  # the index first: browsers play at once

@@ -105,7 +105,7 @@ def probe(path: str | PathLike, name: str | None = None) -> VideoInfo:
     if info.width * info.height > limit:
         raise VideoError(
             f"{name}: frames of {info.width}x{info.height} "
-            f"({info.width * info.height / 1e6:.0f} MP), over the {limit / 1e6:.0f} MP limit"
+            f"({info.width * info.height / 1e6:.3g} MP), over the {limit / 1e6:g} MP limit"
         )
     return replace(info, path=str(source), name=name)
 
