@@ -38,6 +38,7 @@ class ClipStore:
         self, folder: Path | None = None, per_session: int = PER_SESSION, max_bytes: int = MAX_BYTES
     ) -> None:
         self.folder = folder or Path(tempfile.mkdtemp(prefix="im2txt-clips-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.per_session = per_session
         self.max_bytes = max_bytes
         self._entries: OrderedDict[tuple[str, str], Stored] = OrderedDict()  # oldest first

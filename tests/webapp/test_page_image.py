@@ -123,3 +123,44 @@ def test_picking_samples(model_dir):
     assert not app.exception and not app.error
     assert len(app.table) == 2
     assert any("Captioned 2 image(s)" in c.value for c in app.caption)
+
+
+@pytest.mark.parametrize("page", ["app_pages/image.py", "app_pages/video.py"])
+def test_an_incomplete_coco_model_is_named_where_the_demo_is_used(model_dir, page):
+    coco = model_dir / "coco"
+    coco.mkdir()
+    (coco / "model.ckpt-2000000.index").write_bytes(b"")
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    app.run()
+    app.switch_page(page)
+    app.run()
+    assert not app.exception
+    (warning,) = [w.value for w in app.warning]
+    assert warning == (
+        "Not using incomplete checkpoint model.ckpt-2000000: "
+        f"{model_dir.name}/coco: model.ckpt-2000000.index has no .data-00000-of-00001 file "
+        "beside it"
+    )
+
+
+def test_sixteen_bit_float_and_thin_images_are_shown_with_the_rest(model_dir):
+    """st.image raised on them (cannot write mode I;16 as JPEG; height and width must be > 0)
+    after the captioning, and every later result and the downloads were lost."""
+    grey16 = io.BytesIO()
+    Image.fromarray(np.arange(48 * 40, dtype=np.uint16).reshape(40, 48) * 30).save(grey16, "PNG")
+    floats = io.BytesIO()
+    Image.fromarray(np.linspace(0, 1, 48 * 40, dtype=np.float32).reshape(40, 48)).save(
+        floats, "TIFF"
+    )
+    files = [
+        ("grey16.png", grey16.getvalue(), "image/png"),
+        ("float.tif", floats.getvalue(), "image/tiff"),
+        ("line.png", png(6, size=(3000, 1)), "image/png"),
+        ("last.png", png(7), "image/png"),
+    ]
+    app = open_page(model_dir)
+    app.get("file_uploader")[0].set_value(files)
+    app.run()
+    assert not app.exception and not app.error
+    assert [c for image in app.get("image") for c in image.captions] == [f[0] for f in files]
+    assert len(app.table) == 4 and len(app.get("download_button")) == 2

@@ -90,3 +90,57 @@ def test_picking_the_sample_clip(page):
     times = list(timeline.value["time"])  # the tiny model may give two scenes the same caption
     assert 1 <= len(times) <= 4
     assert times[0].startswith("0:00.0 – ") and times[-1].endswith(" – 0:08.0")
+
+
+def run_clip(page: AppTest, name: str, data: bytes) -> None:
+    page.get("file_uploader")[0].set_value((name, data, "video/mp4"))
+    page.run()
+    caption_button(page).click()
+    page.run()
+
+
+def test_a_full_disk_is_one_line(page, clip, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(clips.tempfile, "TemporaryDirectory", full)
+    run_clip(page, "holiday.mp4", clip)
+    assert not page.exception
+    assert [e.value for e in page.error] == [
+        "holiday.mp4: the server cannot store the clip (No space left on device)"
+    ]
+
+
+def test_a_session_keeps_two_rendered_clips_on_disk(page, clip, monkeypatch):
+    calls = []
+    real = clips.make_captioned_video
+    monkeypatch.setattr(
+        clips, "make_captioned_video", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    for every in ("1.5", "2.0", "2.5"):
+        page.number_input[0].set_value(float(every))
+        run_clip(page, "clip.mp4", clip)
+        assert not page.error and len(page.dataframe) == 1
+    store = clips.clip_store()
+    assert len(calls) == 3 and len(store.session_keys(next(iter(_sessions(store))))) == 2
+    assert all(entry.path.parent == store.folder for entry in store._entries.values())
+    page.number_input[0].set_value(1.5)  # the first clip was dropped: no stored result
+    page.run()
+    assert not page.get("download_button")
+    page.number_input[0].set_value(2.5)  # the last one is still shown without new work
+    page.run()
+    assert len(calls) == 3 and len(page.get("download_button")) == 4
+
+
+def _sessions(store) -> set[str]:
+    return {session for session, _ in store._entries}
+
+
+def test_a_portrait_clip_fits_the_screen(page, tmp_path):
+    from fixtures.hostile import _rotated
+
+    portrait = tmp_path / "portrait.mp4"
+    _rotated(portrait, "320x180")  # shown 180 wide, 320 high
+    run_clip(page, "portrait.mp4", portrait.read_bytes())
+    (video,) = page.get("video")
+    assert video.proto.width_config.pixel_width == round(clips.PORTRAIT_HEIGHT * 180 / 320)
