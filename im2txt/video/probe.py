@@ -138,6 +138,14 @@ _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)")
 
 def parse_header(text: str, name: str) -> VideoInfo:
     """A VideoInfo from what `ffmpeg -i FILE` prints on stderr; VideoError for unusable files."""
+    try:
+        return _parse_header(text, name)
+    except (IndexError, ValueError, ZeroDivisionError, StopIteration) as e:
+        # ffmpeg prints what a damaged file's bytes say; found by fuzzing (tests).
+        raise VideoError(f"{name}: cannot read the video's header ({type(e).__name__})") from None
+
+
+def _parse_header(text: str, name: str) -> VideoInfo:
     lines = text.splitlines()
     if not any(_INPUT.match(line) for line in lines):
         raise VideoError(f"{name}: {_open_error(lines)}")
