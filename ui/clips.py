@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import io
 import tempfile
 import time
@@ -24,6 +25,8 @@ from ui.models import load_model
 
 # Height in pixels a portrait clip's player is given, so that its controls stay on screen.
 PORTRAIT_HEIGHT = 480
+# Height of the timeline's scrolling box, in pixels (a long clip has many segments).
+TIMELINE_HEIGHT = 520
 
 
 @st.cache_resource
@@ -132,26 +135,8 @@ def render_clip(clip: ClipResult) -> None:
     shown = round(PORTRAIT_HEIGHT * width / height) if height > width else "stretch"
     player.video(str(clip.video), subtitles={"English": clip.vtt}, width=shown)
     player.caption(f"{clip.name}: {len(clip.segments)} segment(s), done in {clip.seconds:.1f} s.")
-    rows = [
-        {
-            "frame": _data_uri(thumbnail),
-            "time": f"{_clock(s.start)} – {_clock(s.end)}",
-            "caption": s.text,
-            "probability": 100 * s.probability,
-        }
-        for s, thumbnail in zip(clip.segments, clip.thumbnails, strict=True)
-    ]
-    timeline.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "frame": st.column_config.ImageColumn("Frame", width="small"),
-            "time": st.column_config.TextColumn("Time"),
-            "caption": st.column_config.TextColumn("Caption", width="large"),
-            "probability": st.column_config.NumberColumn("Probability", format="%.4f%%"),
-        },
-    )
+    with timeline.container(height=min(TIMELINE_HEIGHT, 48 + 76 * len(clip.segments))):
+        st.markdown(timeline_html(clip), unsafe_allow_html=True)
     stem = Path(clip.name).stem
     columns = st.columns(4)
     downloads = [
@@ -165,6 +150,27 @@ def render_clip(clip: ClipResult) -> None:
         column.download_button(
             label, data, file_name, mime, on_click="ignore", width="stretch", key=label
         )
+
+
+def timeline_html(clip: ClipResult) -> str:
+    """The segments as an HTML table whose caption cells wrap: a data grid (st.dataframe) cut the
+    captions and pushed the Probability column out of sight at 1366 px."""
+    rows = []
+    for segment, thumbnail in zip(clip.segments, clip.thumbnails, strict=True):
+        uri = _data_uri(thumbnail)
+        frame = f'<img src="{uri}" alt="" style="width:64px;display:block">' if uri else ""
+        rows.append(
+            f"<tr><td>{frame}</td>"
+            f'<td style="white-space:nowrap">{_clock(segment.start)} – {_clock(segment.end)}</td>'
+            f"<td>{html.escape(segment.text)}</td>"
+            f'<td style="white-space:nowrap;text-align:right">'
+            f"{100 * segment.probability:.4f}%</td></tr>"
+        )
+    head = "".join(f"<th>{name}</th>" for name in ("Frame", "Time", "Caption", "Probability"))
+    return (
+        '<table class="im2txt-timeline" style="width:100%;table-layout:auto">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _data_uri(pixels: np.ndarray | None) -> str | None:
