@@ -14,6 +14,7 @@ adding up. Pillow's own process-wide bomb limit (Image.MAX_IMAGE_PIXELS) is left
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import re
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from im2txt.errors import ImageError
+from im2txt.image_modes import block_mean, to_rgb
 
 # File suffixes of the image formats the library reads (folders are searched for these).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
@@ -41,8 +43,8 @@ ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | 
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _EXIF_ORIENTATION = 0x0112
-# Pixels converted at once: a band of rows of about this many pixels (a few MB of temporaries).
-_BAND_PIXELS = 1 << 20
+# Decodes of at least this many pixels give their freed memory back (see _returning_memory).
+_TRIM_PIXELS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def preview(image: ImageInput, name: str | None = None, side: int = PREVIEW_SIDE
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # Averaged over whole blocks first, a band at a time (no full-size copy), then to the size.
     factor = max(1, max(height, width) // side)
-    small = _block_mean(pixels, min(factor, height), min(factor, width))
+    small = block_mean(pixels, min(factor, height), min(factor, width))
     return np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BILINEAR))
 
 
@@ -133,19 +135,6 @@ def _jpeg_preview(data: bytes, name: str, side: int) -> np.ndarray | None:
         raise
     except Exception:  # anything Pillow cannot do here, the full decode reports
         return None
-
-
-def _block_mean(pixels: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """Mean of each rows x columns block (the ragged edge dropped): [H // rows, W // columns, 3],
-    by Pillow's reduce, a band of rows at a time (no full-size copy)."""
-    height, width = pixels.shape[0] // rows, pixels.shape[1] // columns
-    out = np.empty((height, width, 3), np.uint8)
-    step = max(1, _BAND_PIXELS // max(1, width * columns * rows))
-    for top in range(0, height, step):
-        band = pixels[top * rows : min(top + step, height) * rows, : width * columns]
-        reduced = Image.fromarray(np.ascontiguousarray(band)).reduce((columns, rows))
-        out[top : top + reduced.height] = np.asarray(reduced)
-    return out
 
 
 # --- the decode budget ---------------------------------------------------------------------------
@@ -176,6 +165,21 @@ class _DecodeBudget:
 
 
 _BUDGET = _DecodeBudget()
+
+
+@contextmanager
+def _returning_memory(pixels: int) -> Iterator[None]:
+    """After a large decode, hand the memory it freed back to the system. glibc keeps freed large
+    blocks in the arena of the thread that freed them, and decodes run in several threads (the
+    captioner's workers, each session's script): without this a server's resident size grew by
+    the largest decode once per thread (bench/bench_upload_memory.py). A no-op on other C
+    libraries."""
+    try:
+        yield
+    finally:
+        if pixels >= _TRIM_PIXELS:
+            with suppress(OSError, AttributeError):
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # --- reading and decoding ------------------------------------------------------------------------
@@ -217,7 +221,10 @@ def _decode_bytes(data: bytes, name: str) -> np.ndarray:
     except Exception as e:  # Pillow raises many kinds on broken headers
         raise ImageError(f"{name}: cannot read image header ({_one_line(str(e))})") from None
     _check_size(opened.width, opened.height, name)
-    with _BUDGET.hold(opened.width * opened.height):
+    with (
+        _BUDGET.hold(opened.width * opened.height),
+        _returning_memory(opened.width * opened.height),
+    ):
         if data.startswith(_JPEG_MAGIC) and opened.format == "JPEG":
             return _decode_jpeg_like_original(data, opened, name)
         return _pil_to_rgb(opened, name)
@@ -291,7 +298,7 @@ def _pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
     try:
         orientation = _orientation(image)
         image.load()
-        rgb = _convert_to_rgb(image)
+        rgb = to_rgb(image)
     except ValueError as e:
         if "conversion" in str(e):  # a mode Pillow cannot turn into RGB
             raise ImageError(f"{name}: unsupported colour mode {image.mode}") from None
@@ -301,45 +308,6 @@ def _pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
     except MemoryError:
         raise ImageError(f"{name}: too large to decode") from None
     return _apply_orientation(rgb, orientation)
-
-
-def _convert_to_rgb(image: Image.Image) -> np.ndarray:
-    width, height = image.size
-    mode = image.mode
-    out = np.empty((height, width, 3), np.uint8)
-    rows = max(1, _BAND_PIXELS // max(width, 1))
-    peak = 65535.0
-    if mode == "I":
-        # 32-bit greyscale holding 8-bit values is left as it is; anything larger is 16-bit.
-        top = max(int(np.asarray(band).max()) for band in _bands(image, rows))
-        peak = 65535.0 if top > 255 else 255.0
-    for top, band in zip(range(0, height, rows), _bands(image, rows), strict=True):
-        out[top : top + band.height] = _band_to_rgb(band, mode, peak)
-    return out
-
-
-def _bands(image: Image.Image, rows: int) -> Iterator[Image.Image]:
-    width, height = image.size
-    for top in range(0, height, rows):
-        yield image.crop((0, top, width, min(top + rows, height)))
-
-
-def _band_to_rgb(band: Image.Image, mode: str, peak: float) -> np.ndarray:
-    if mode == "I" or mode.startswith("I;16"):
-        # 16/32-bit greyscale: Pillow's convert("RGB") clips at 255; scale to 8 bits instead.
-        values = np.asarray(band).astype(np.float64)
-        grey = np.clip(np.round(values * (255.0 / peak)), 0, 255).astype(np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2)
-    if mode == "F":
-        values = np.nan_to_num(np.asarray(band), nan=0.0, posinf=1.0, neginf=0.0)
-        grey = np.clip(np.round(values * 255.0), 0, 255).astype(np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2)
-    if mode in ("RGBA", "LA", "PA", "RGBa") or (mode == "P" and "transparency" in band.info):
-        # Transparent areas are shown on white, as image viewers do: c * a + 255 * (1 - a).
-        rgba = np.asarray(band.convert("RGBA"), dtype=np.uint16)
-        alpha = rgba[:, :, 3:]
-        return ((rgba[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
-    return np.asarray(band.convert("RGB"), dtype=np.uint8)
 
 
 def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:

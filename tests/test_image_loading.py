@@ -98,7 +98,7 @@ def test_large_decodes_take_turns(monkeypatch):
     small ones do."""
     monkeypatch.setenv(MAX_PIXELS_ENV, "5000")
     running, peak, lock = [0], [0], threading.Lock()
-    real = image_loading._convert_to_rgb
+    real = image_loading.to_rgb
 
     def slow_convert(image):
         with lock:
@@ -109,7 +109,7 @@ def test_large_decodes_take_turns(monkeypatch):
             running[0] -= 1
         return real(image)
 
-    monkeypatch.setattr(image_loading, "_convert_to_rgb", slow_convert)
+    monkeypatch.setattr(image_loading, "to_rgb", slow_convert)
 
     def decode_both(side: int) -> int:
         data = png(np.zeros((side, side, 3), np.uint8))

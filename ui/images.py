@@ -58,13 +58,12 @@ def caption_images(
                 result = ImageCaptions(name, error=str(e))
         shown.append(result)
         previews.append(picture)
-    release_freed_memory()
     return CaptionRun(tuple(shown), tuple(previews), time.perf_counter() - started)
 
 
 def release_freed_memory() -> None:
-    """Give the memory freed after decoding large images back to the system (glibc keeps large
-    freed blocks for reuse, and with them the server's resident size; measured in
+    """Give memory freed after large work (a clip's frame buffers) back to the system: glibc
+    keeps large freed blocks for reuse, and with them the server's resident size (measured in
     bench/bench_upload_memory.py). Does nothing where the C library is not glibc."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
