@@ -43,7 +43,7 @@ ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | 
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _EXIF_ORIENTATION = 0x0112
-# Decodes of at least this many pixels give their freed memory back (see _returning_memory).
+# Decodes of at least this many pixels give their freed memory back (_give_back_freed_memory).
 _TRIM_PIXELS = 4_000_000
 
 
@@ -116,6 +116,9 @@ def preview(image: ImageInput, name: str | None = None, side: int = PREVIEW_SIDE
     # Averaged over whole blocks first, a band at a time (no full-size copy), then to the size.
     factor = max(1, max(height, width) // side)
     small = block_mean(pixels, min(factor, height), min(factor, width))
+    del pixels
+    if height * width >= _TRIM_PIXELS:
+        _give_back_freed_memory()
     return np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BILINEAR))
 
 
@@ -167,19 +170,14 @@ class _DecodeBudget:
 _BUDGET = _DecodeBudget()
 
 
-@contextmanager
-def _returning_memory(pixels: int) -> Iterator[None]:
-    """After a large decode, hand the memory it freed back to the system. glibc keeps freed large
-    blocks in the arena of the thread that freed them, and decodes run in several threads (the
-    captioner's workers, each session's script): without this a server's resident size grew by
-    the largest decode once per thread (bench/bench_upload_memory.py). A no-op on other C
-    libraries."""
-    try:
-        yield
-    finally:
-        if pixels >= _TRIM_PIXELS:
-            with suppress(OSError, AttributeError):
-                ctypes.CDLL("libc.so.6").malloc_trim(0)
+def _give_back_freed_memory() -> None:
+    """Hand the memory a large decode freed back to the system. glibc keeps freed large blocks
+    in the arena of the thread that freed them, and decodes run in several threads (the
+    captioner's workers, each session's script): without this a server's resident size kept
+    ~400 MB after a 100 MP image, and the next decode in another thread came on top
+    (bench/bench_upload_memory.py). A no-op on other C libraries."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # --- reading and decoding ------------------------------------------------------------------------
@@ -221,13 +219,16 @@ def _decode_bytes(data: bytes, name: str) -> np.ndarray:
     except Exception as e:  # Pillow raises many kinds on broken headers
         raise ImageError(f"{name}: cannot read image header ({_one_line(str(e))})") from None
     _check_size(opened.width, opened.height, name)
-    with (
-        _BUDGET.hold(opened.width * opened.height),
-        _returning_memory(opened.width * opened.height),
-    ):
-        if data.startswith(_JPEG_MAGIC) and opened.format == "JPEG":
-            return _decode_jpeg_like_original(data, opened, name)
-        return _pil_to_rgb(opened, name)
+    pixels = opened.width * opened.height
+    with _BUDGET.hold(pixels):
+        try:
+            if data.startswith(_JPEG_MAGIC) and opened.format == "JPEG":
+                return _decode_jpeg_like_original(data, opened, name)
+            return _pil_to_rgb(opened, name)
+        finally:
+            opened.close()  # its pixels in their own mode, before the memory is given back
+            if pixels >= _TRIM_PIXELS:
+                _give_back_freed_memory()
 
 
 def _decode_jpeg_like_original(data: bytes, opened: Image.Image, name: str) -> np.ndarray:
