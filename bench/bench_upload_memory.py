@@ -1,7 +1,7 @@
 """Peak memory of the app serving a COCO-size model while one session uploads the worst case of
 each kind of hostile input: the largest file of the kind within the pixel limit.
 
-    python bench/bench_upload_memory.py [--limit-mp 100] [--kinds rgba_png,jpeg,...]
+    python bench/bench_upload_memory.py [--limit-mp 65] [--kinds rgba.png,photo.jpg,...]
 
 Writes a COCO-size checkpoint (random weights, original TF1 format), starts `streamlit run app.py`
 on it, captions one small photo (the model loaded and traced: the baseline), then for each kind, in
@@ -31,6 +31,7 @@ from bench.bench_app_memory import memory, streamlit_pid  # noqa: E402
 from bench.bench_engine import make_checkpoint  # noqa: E402
 from fixtures.browser import chromium_page, streamlit_server, wait_for_app  # noqa: E402
 from fixtures.hostile import _blank_png  # noqa: E402
+from im2txt.image_loading import DEFAULT_MAX_PIXELS  # noqa: E402
 from im2txt.video.ffmpeg import ffmpeg_exe  # noqa: E402
 
 # The server may use at most this much for one upload of any kind: Community Cloud's machines
@@ -128,7 +129,9 @@ def upload(page, url: str, kind_page: str, path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit-mp", type=float, default=100, help="the pixel limit, MP")
+    parser.add_argument(
+        "--limit-mp", type=float, default=DEFAULT_MAX_PIXELS / 1e6, help="the pixel limit, MP"
+    )
     parser.add_argument("--work", type=Path, help="keep the files here (default: temporary)")
     parser.add_argument("--kinds", help="comma-separated file names to run (default: all)")
     args = parser.parse_args()

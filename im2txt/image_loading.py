@@ -32,9 +32,11 @@ from im2txt.image_modes import block_mean, to_rgb
 
 # File suffixes of the image formats the library reads (folders are searched for these).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-# The pixel limit when IM2TXT_MAX_PIXELS is not set: 100 MP (a 108 MP phone photo is over it).
-# bench/bench_upload_memory.py measures what the worst image of each kind costs the app at it.
-DEFAULT_MAX_PIXELS = 100_000_000
+# The pixel limit when IM2TXT_MAX_PIXELS is not set: full-resolution photos of 48-64 MP phone
+# cameras fit (9248x6944 is 64.2 MP), their 108 and 200 MP modes do not. At 100 MP the app with the
+# COCO model peaked at 2.1 GB, too close to Community Cloud's ~2.7 GB; what each kind of image
+# costs at this limit is in bench/bench_upload_memory.py and the README.
+DEFAULT_MAX_PIXELS = 65_000_000
 MAX_PIXELS_ENV = "IM2TXT_MAX_PIXELS"
 # Longest side of a preview (what the app shows): sharp in a laptop column on a 2x screen.
 PREVIEW_SIDE = 800

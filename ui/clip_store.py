@@ -10,6 +10,7 @@ clip's bytes, once per session showing it.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import threading
@@ -37,7 +38,10 @@ class ClipStore:
     def __init__(
         self, folder: Path | None = None, per_session: int = PER_SESSION, max_bytes: int = MAX_BYTES
     ) -> None:
-        self.folder = folder or Path(tempfile.mkdtemp(prefix="im2txt-clips-"))
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="im2txt-clips-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)  # when the server stops
+        self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.per_session = per_session
         self.max_bytes = max_bytes

@@ -51,7 +51,7 @@ class ClipResult:
     seconds: float
 
 
-def clip_key(data: bytes, every: float, decode: DecodeConfig, model_path: str) -> str:
+def clip_key(data: bytes | memoryview, every: float, decode: DecodeConfig, model_path: str) -> str:
     digest = hashlib.sha256(data).hexdigest()
     return f"{digest}:{every}:{decode}:{model_path}"
 
@@ -69,7 +69,7 @@ def _session() -> str:
 
 
 def caption_clip(
-    name: str, data: bytes, every: float, decode: DecodeConfig, model_path: str
+    name: str, data: bytes | memoryview, every: float, decode: DecodeConfig, model_path: str
 ) -> ClipResult | None:
     """Caption and render an uploaded clip with a progress bar; keep the result in the session.
 
