@@ -103,6 +103,25 @@ def kinds(folder: Path, limit: int) -> list[tuple[str, str, Path, str]]:
     return made
 
 
+CLI = """
+import sys
+from im2txt import cli
+status = cli.main(["caption", "--model", {model!r}, {path!r}])
+peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+print(f"PEAK {{peak:.0f}} {{status}}")
+"""
+
+
+def cli_peak(model: Path, path: Path) -> tuple[float, int, str]:
+    """Peak RSS (MB), exit status and last stderr line of `python -m im2txt caption` on a file."""
+    code = CLI.format(model=str(model), path=str(path))
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=os.environ
+    )
+    _, peak, status = result.stdout.strip().splitlines()[-1].split()
+    return float(peak), int(status), result.stderr.strip().splitlines()[-1]
+
+
 def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # "5": reset the peak RSS to the current
 
@@ -134,6 +153,7 @@ def main() -> None:
     )
     parser.add_argument("--work", type=Path, help="keep the files here (default: temporary)")
     parser.add_argument("--kinds", help="comma-separated file names to run (default: all)")
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line table")
     args = parser.parse_args()
     limit = int(args.limit_mp * 1e6)
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,6 +196,16 @@ def main() -> None:
                       f"{peak:,.0f} MB | {rss:,.0f} MB | {BOUND_MB:,} MB {mark} |",
                       flush=True)  # fmt: skip
             print(f"\nworst peak {worst:,.0f} MB against the bound of {BOUND_MB:,} MB")
+        if not args.no_cli:
+            os.environ["IM2TXT_MAX_PIXELS"] = str(limit)
+            print("\n`python -m im2txt caption --model <COCO-size> FILE`, a fresh process each:\n")
+            print("| kind | file | peak RSS | exit status |")
+            print("|---|---|---|---|")
+            for kind, kind_page, path, what in files:
+                if kind_page == "image":
+                    peak, status, last = cli_peak(models / "coco", path)
+                    shown = f"{status}" + (f" ({last[:60]})" if status else "")
+                    print(f"| {kind} | {what} | {peak:,.0f} MB | {shown} |", flush=True)
 
 
 if __name__ == "__main__":

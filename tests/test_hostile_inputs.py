@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from fixtures.hostile import IMAGES, VIDEOS, write_corpus
+from fixtures.hostile import IMAGES, VIDEOS
 from fixtures.tiny_model import write_tiny_bundle
 from im2txt import cli, load_captioner
 from im2txt.errors import VideoError
@@ -20,8 +20,8 @@ BAD_IMAGES = [k for k in IMAGES if not k.good]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return write_corpus(tmp_path_factory.mktemp("hostile"))
+def corpus(hostile_corpus):
+    return hostile_corpus
 
 
 @pytest.fixture(scope="module")

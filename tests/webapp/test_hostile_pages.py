@@ -15,7 +15,7 @@ from fixtures.browser import (
     wait_for_app,
     wait_for_heading,
 )
-from fixtures.hostile import IMAGES, VIDEOS, write_corpus
+from fixtures.hostile import IMAGES, VIDEOS
 from fixtures.paths import REPO
 from fixtures.tiny_model import write_tiny_bundle
 
@@ -24,8 +24,8 @@ BAD = [k for k in IMAGES if not k.good]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return write_corpus(tmp_path_factory.mktemp("hostile"))
+def corpus(hostile_corpus):
+    return hostile_corpus
 
 
 @pytest.fixture
@@ -61,10 +61,21 @@ def test_every_image_kind_in_one_batch(models, corpus):
     assert labels == ["Download CSV", "Download JSON"]
 
 
+@pytest.fixture(scope="module")
+def video_page(tmp_path_factory):
+    """One Video page for every clip, as a visitor trying one after another would use it."""
+    folder = tmp_path_factory.mktemp("models")
+    write_tiny_bundle(folder / "demo", kind="demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IM2TXT_MODEL_DIR", str(folder))
+        patch.chdir(REPO)
+        yield open_page("app_pages/video.py")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", VIDEOS, ids=lambda k: k.name)
-def test_every_video_kind(models, corpus, kind):
-    app = open_page("app_pages/video.py")
+def test_every_video_kind(video_page, corpus, kind):
+    app = video_page
     app.get("file_uploader")[0].set_value((kind.name, corpus[kind.name].read_bytes(), "video/mp4"))
     app.run()
     (button,) = [b for b in app.button if "Caption" in b.label]
