@@ -32,20 +32,13 @@ if not files:
 
 with st.spinner(f"Captioning {len(files)} image(s)…"):
     run = images.caption_images(tuple(files), settings.decode, captioner.info.source)
+if run.error:
+    st.error(run.error)
+    st.stop()
 beam_size = settings.decode.beam_size
 st.caption(f"Captioned {len(files)} image(s) in {run.seconds:.2f} s, beam size {beam_size}.")
-
-for i, ((name, data), result) in enumerate(zip(files, run.results, strict=True)):
-    with st.container(border=True, key=f"result-{i}"):
-        if result.error:
-            st.error(result.error)
-            continue
-        picture, captions = st.columns([1, 2])  # side by side on a laptop, stacked on a phone
-        picture.image(data, caption=name, width="stretch")
-        with captions:
-            images.render_captions(result, settings.shown)
-            if demo:  # beside every result: a caption from shapes is not a caption of the photo
-                st.caption(f":material/info: {fetch.DEMO_NOTICE}")
+# Beside every result while only the demo model is there: shapes are not a caption of a photo.
+images.render_results(run, settings.shown, notice=fetch.DEMO_NOTICE if demo else None)
 
 left, right = st.columns(2)
 left.download_button("Download JSON", images.results_json(run.results), "captions.json",

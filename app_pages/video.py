@@ -27,7 +27,7 @@ if samples and upload is None:
 every = st.number_input("Caption one frame every … seconds", 0.2, 10.0, DEFAULT_EVERY, 0.5)
 
 if upload is not None:
-    name, data = upload.name, upload.getvalue()
+    name, data = upload.name, upload.getbuffer()  # a view: no second copy of a 200 MB upload
 elif sample is not None:
     name, data = sample.name, sample.read_bytes()
 else:

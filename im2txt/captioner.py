@@ -195,7 +195,7 @@ class Captioner:
             tokens.pop()
             end_probability = probabilities.pop()
         return Caption(
-            words=tuple(self.vocab.id_to_word(int(t)) for t in tokens),
+            words=tuple(self.vocab.output_word(int(t)) for t in tokens),
             log_probability=float(hypothesis.logprob),
             word_probabilities=tuple(float(p) for p in probabilities),
             end_probability=None if end_probability is None else float(end_probability),
@@ -218,4 +218,6 @@ def load_captioner(path: str | Path | None = None, vocab: str | Path | None = No
         model = ShowAndTellModel(files.config, files.weights)
     except ValueError as e:
         raise ModelError(f"{path}: {e}") from None
+    finally:
+        files.close()  # the weights are in the model's variables now
     return Captioner(model, files.vocabulary, files.info)

@@ -1,73 +1,43 @@
-"""Image inputs -> the float32 [height, width, 3] in [-1, 1] the encoder reads, as the original did.
+"""Image pixels -> the float32 [height, width, 3] in [-1, 1] the encoder reads, as the original did.
 
-JPEG bytes are decoded by TensorFlow's own decoder with default arguments, exactly like the
-original graph (Pillow's IDCT differs by a few levels on most pixels). Every other input goes
-through Pillow to RGB. Then, for every input, the original's preprocessing:
+Decoding any input to RGB uint8 is image_loading's (re-exported here). Then, for every input, the
+original's preprocessing:
 float in [0, 1] -> TF1 bilinear resize (align_corners=False, half_pixel_centers=False) to
 resize_height x resize_width -> central crop to image_height x image_width -> (x - 0.5) * 2.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from im2txt.config import ModelConfig
-from im2txt.errors import ImageError
+from im2txt.image_loading import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    PREVIEW_SIDE,
+    ImageInput,
+    LoadedImage,
+    describe,
+    load_image,
+    max_pixels,
+    preview,
+)
 
-# File suffixes of the image formats the library reads (folders are searched for these).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-# Anything larger is refused before decoding: 100 MP of RGB is 300 MB before any conversion.
-MAX_PIXELS = 100_000_000
-
-# Pillow's own bomb check fires at ~89 MP; ours is the one that applies.
-Image.MAX_IMAGE_PIXELS = None
-
-ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | np.ndarray
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_SUFFIXES",
+    "PREVIEW_SIDE",
+    "ImageInput",
+    "LoadedImage",
+    "describe",
+    "load_image",
+    "max_pixels",
+    "preprocess",
+    "preview",
+    "resize_bilinear_legacy",
+]
 
 _COCO = ModelConfig()
-_JPEG_MAGIC = b"\xff\xd8\xff"
-_EXIF_ORIENTATION = 0x0112
-
-
-@dataclass(frozen=True)
-class LoadedImage:
-    """An image decoded to RGB uint8, upright, with a name for messages."""
-
-    pixels: np.ndarray  # [height, width, 3] uint8
-    name: str
-
-
-def describe(image: ImageInput) -> str:
-    """A short name for an image input, for messages and results."""
-    if isinstance(image, (str, os.PathLike)):
-        return str(image)
-    if isinstance(image, Image.Image):
-        return getattr(image, "filename", "") or f"<PIL image {image.width}x{image.height}>"
-    if isinstance(image, np.ndarray):
-        return f"<array {'x'.join(map(str, image.shape))}>"
-    return f"<{len(image)} bytes>"
-
-
-def load_image(image: ImageInput, name: str | None = None) -> LoadedImage:
-    """Decode any supported input to upright RGB uint8; raises ImageError with a one-line reason."""
-    name = name or describe(image)
-    if isinstance(image, (str, os.PathLike)):
-        image = _read_file(Path(image), name)
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        return LoadedImage(_decode_bytes(bytes(image), name), name)
-    if isinstance(image, Image.Image):
-        _check_size(image.width, image.height, name)
-        return LoadedImage(_pil_to_rgb(image, name), name)
-    if isinstance(image, np.ndarray):
-        return LoadedImage(_array_to_rgb(image, name), name)
-    raise ImageError(f"{name}: unsupported image type {type(image).__name__}")
 
 
 def preprocess(pixels: np.ndarray, config: ModelConfig = _COCO) -> np.ndarray:
@@ -116,107 +86,3 @@ def _legacy_sample_points(out_size: int, in_size: int) -> tuple[np.ndarray, np.n
     lower = floor.astype(np.int64)
     upper = np.minimum(np.ceil(position).astype(np.int64), in_size - 1)
     return lower, upper, (position - floor).astype(np.float32)
-
-
-def _read_file(path: Path, name: str) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise ImageError(f"{name}: is a folder, not an image") from None
-    except OSError as e:
-        raise ImageError(f"{name}: cannot read ({e.strerror})") from None
-    if not data:
-        raise ImageError(f"{name}: empty file (0 bytes)")
-    return data
-
-
-def _decode_bytes(data: bytes, name: str) -> np.ndarray:
-    if not data:
-        raise ImageError(f"{name}: empty file (0 bytes)")
-    try:
-        opened = Image.open(io.BytesIO(data))  # reads the header only
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image (unrecognised file format)") from None
-    except Exception as e:  # Pillow raises many kinds on broken headers
-        raise ImageError(f"{name}: cannot read image header ({e})") from None
-    _check_size(opened.width, opened.height, name)
-    if data.startswith(_JPEG_MAGIC):
-        return _decode_jpeg_like_original(data, opened, name)
-    return _pil_to_rgb(opened, name)
-
-
-def _decode_jpeg_like_original(data: bytes, opened: Image.Image, name: str) -> np.ndarray:
-    import tensorflow as tf
-
-    try:
-        pixels = tf.io.decode_jpeg(data, channels=3).numpy()
-    except tf.errors.InvalidArgumentError:
-        raise ImageError(f"{name}: corrupt or truncated JPEG") from None
-    return _apply_orientation(pixels, _orientation(opened))
-
-
-def _orientation(opened: Image.Image) -> int:
-    try:
-        return int(opened.getexif().get(_EXIF_ORIENTATION, 1))
-    except Exception:  # a broken EXIF block must not stop captioning
-        return 1
-
-
-def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Turn decoded pixels upright per the EXIF orientation tag (values 1-8)."""
-    if orientation in (2, 4, 5, 7):  # mirrored variants: flip, then rotate like the plain ones
-        pixels = pixels[:, ::-1]
-        orientation = {2: 1, 4: 3, 5: 8, 7: 6}[orientation]
-    # 3: upside down; 6: needs 90 degrees clockwise; 8: needs 90 degrees counter-clockwise.
-    turns = {3: 2, 6: -1, 8: 1}.get(orientation, 0)
-    return np.ascontiguousarray(np.rot90(pixels, turns))
-
-
-def _pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
-    with contextlib.suppress(EOFError, AttributeError):
-        image.seek(0)  # the first frame of an animation
-    try:
-        image = ImageOps.exif_transpose(image)
-        if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-            # 16/32-bit greyscale: Pillow's convert("RGB") clips at 255; scale to 8 bits instead.
-            values = np.asarray(image, dtype=np.float64)
-            peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-            grey = np.clip(np.round(values * (255.0 / peak)), 0, 255).astype(np.uint8)
-            return np.repeat(grey[:, :, None], 3, axis=2)
-        if image.mode == "F":
-            grey = np.clip(np.round(np.asarray(image) * 255.0), 0, 255).astype(np.uint8)
-            return np.repeat(grey[:, :, None], 3, axis=2)
-        if image.mode in ("RGBA", "LA", "PA") or (
-            image.mode == "P" and "transparency" in image.info
-        ):
-            # Transparent areas are shown on white, as image viewers do.
-            rgba = image.convert("RGBA")
-            canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            canvas.alpha_composite(rgba)
-            image = canvas
-        return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"{name}: corrupt or truncated image ({e})") from None
-
-
-def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise ImageError(f"{name}: expected an RGB array of shape [height, width, 3]")
-    _check_size(array.shape[1], array.shape[0], name)
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.dtype != np.uint8:
-        raise ImageError(f"{name}: expected uint8 pixels, got {array.dtype}")
-    return np.ascontiguousarray(array[:, :, :3])
-
-
-def _check_size(width: int, height: int, name: str) -> None:
-    if width <= 0 or height <= 0:
-        raise ImageError(f"{name}: image has no pixels ({width}x{height})")
-    if width * height > MAX_PIXELS:
-        raise ImageError(
-            f"{name}: image is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
-            f"{MAX_PIXELS / 1e6:.0f} MP limit"
-        )

@@ -67,6 +67,17 @@ class Vocabulary:
             return self.words[word_id]
         return UNKNOWN_WORD
 
+    def output_word(self, word_id: int) -> str:
+        """The word for an id a model wrote in a caption. A trained model never writes ids past
+        its vocabulary (its softmax may be wider, as the COCO model's 12,000 is, but those rows
+        were never targets): one that does was given a vocabulary it was not trained with."""
+        if 0 <= word_id < len(self.words):
+            return self.words[word_id]
+        raise ModelError(
+            f"{self.source}: the model wrote word id {word_id}, past this vocabulary's "
+            f"{len(self.words)} words: it is not the vocabulary the model was trained with"
+        )
+
     def write(self, path: str | Path, counts: Iterable[int] | None = None) -> None:
         """Write word_counts.txt in the plain format (the appended <UNK> is left out)."""
         words = self.words

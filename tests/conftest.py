@@ -23,3 +23,11 @@ def chromium_available() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def hostile_corpus(tmp_path_factory) -> dict[str, Path]:
+    """Every kind of fixtures.hostile, written once per test run: name -> path."""
+    from fixtures.hostile import write_corpus
+
+    return write_corpus(tmp_path_factory.mktemp("hostile"))

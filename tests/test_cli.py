@@ -170,3 +170,58 @@ def test_stderr_carries_no_tensorflow_start_up_notices(tiny, images):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Captions for image a.jpg:\n")
     assert result.stderr.splitlines() == [f"Model: tiny test model, 9 words, {tiny}"]
+
+
+# --- issue 12: refused before any work, and what was silent -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        ("folder", "is a folder; give the captioned clip a file name"),
+        ("out.avi", "which goes in .m4v, .mkv, .mov, .mp4; not .avi"),
+    ],
+)
+def test_video_output_is_checked_before_any_work(capsys, tiny, tmp_path, output, message):
+    clip = pattern_clip(tmp_path / "clip.mp4", seconds=1)
+    (tmp_path / "folder").mkdir()
+    status, out, err = run(capsys, "video", clip, "--model", tiny, "-o", tmp_path / output)
+    assert status == 1 and out == ""
+    assert err == f"error: {tmp_path / output}: " + err.split(": ", 2)[2]
+    assert message in err and err.count("\n") == 1  # no "Model:" line: nothing was loaded
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "folder"]
+
+
+def test_a_caption_length_below_two_is_refused(capsys, images):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["caption", "--max-length", "1", str(images / "a.jpg")])
+    assert exit_info.value.code == 2
+    assert "must be at least 2 (<S> and one word), got 1" in capsys.readouterr().err
+
+
+def test_a_vocabulary_smaller_than_the_models_is_refused(capsys, tiny, images, tmp_path):
+    """A tiny model has 9 softmax rows; a 4-word vocabulary leaves ids 4-8 without words (they
+    were '<UNK>' in the captions, and the exit status 0)."""
+    vocab = tmp_path / "small_words.txt"
+    vocab.write_text("<S> 3\n</S> 3\na 2\n. 1\n")
+    status, out, err = run(capsys, "caption", "--model", tiny, "--vocab", vocab, images / "a.jpg")
+    assert status == 1 and out == ""
+    assert err.splitlines()[-1].startswith(f"error: {vocab}: the model wrote word id ")
+    assert "it is not the vocabulary the model was trained with" in err
+
+
+def test_an_incomplete_coco_folder_is_named_when_the_demo_is_used(capsys, images, tmp_path,
+                                                                  monkeypatch):  # fmt: skip
+    coco = tmp_path / "models" / "coco"
+    coco.mkdir(parents=True)
+    (coco / "model.ckpt-2000000.index").write_bytes(b"")
+    (coco / "word_counts.txt").write_text("a 1\n")
+    monkeypatch.setenv("IM2TXT_MODEL_DIR", str(tmp_path / "models"))
+    status, _, err = run(capsys, "caption", images / "a.jpg")
+    assert status == 0
+    lines = err.splitlines()
+    assert lines[0] == (
+        "Note: incomplete checkpoint model.ckpt-2000000 is not used: "
+        f"{coco}: model.ckpt-2000000.index has no .data-00000-of-00001 file beside it"
+    )
+    assert lines[1].startswith("Model: im2txt demo (generated shapes)")

@@ -1,46 +1,48 @@
-"""The Video page's work: captioning and rendering a clip with progress, kept per session, shown
-with its player, timeline and downloads."""
+"""The Video page's work: captioning and rendering a clip with progress, kept per session (see
+clip_store), shown with its player, timeline and downloads."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import io
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 from PIL import Image
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 from im2txt.video import Segment, make_captioned_video
+from ui.clip_store import ClipStore
+from ui.images import release_freed_memory
 from ui.models import load_model
 
-# --- the model -----------------------------------------------------------------------------------
+# Height in pixels a portrait clip's player is given, so that its controls stay on screen.
+PORTRAIT_HEIGHT = 480
+# Height of the timeline's scrolling box, in pixels (a long clip has many segments).
+TIMELINE_HEIGHT = 520
 
 
-# --- getting the COCO model ---------------------------------------------------------------------
-
-
-# --- shared widgets ------------------------------------------------------------------------------
-
-
-# --- images --------------------------------------------------------------------------------------
-
-
-# --- video ---------------------------------------------------------------------------------------
+@st.cache_resource
+def clip_store() -> ClipStore:
+    """The server's one store of rendered clips (bounded per session and in all)."""
+    return ClipStore()
 
 
 @dataclass(frozen=True)
 class ClipResult:
-    """A captioned clip, kept in the session so that reruns show it without redoing the work."""
+    """A captioned clip, kept for the session so that reruns show it without redoing the work."""
 
     name: str
-    video: bytes  # the rendered MP4
+    video: Path  # the rendered MP4, in the clip store
+    size: tuple[int, int]  # its width and height
     srt: str
     vtt: str
     json: str
@@ -49,17 +51,25 @@ class ClipResult:
     seconds: float
 
 
-def clip_key(data: bytes, every: float, decode: DecodeConfig, model_path: str) -> str:
+def clip_key(data: bytes | memoryview, every: float, decode: DecodeConfig, model_path: str) -> str:
     digest = hashlib.sha256(data).hexdigest()
     return f"{digest}:{every}:{decode}:{model_path}"
 
 
 def stored_clip(key: str) -> ClipResult | None:
-    return st.session_state.get("clips", {}).get(key)
+    stored = clip_store().get(_session(), key)
+    if stored is None or not stored.path.is_file():
+        return None
+    return replace(stored.extra, video=stored.path)
+
+
+def _session() -> str:
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else ""
 
 
 def caption_clip(
-    name: str, data: bytes, every: float, decode: DecodeConfig, model_path: str
+    name: str, data: bytes | memoryview, every: float, decode: DecodeConfig, model_path: str
 ) -> ClipResult | None:
     """Caption and render an uploaded clip with a progress bar; keep the result in the session.
 
@@ -76,11 +86,12 @@ def caption_clip(
             min(done / max(total, 1), 1.0), text=f"{what}: {done}/{total} · {elapsed:.0f} s"
         )
 
-    suffix = Path(name).suffix.lower() or ".mp4"
-    with tempfile.TemporaryDirectory(prefix="im2txt-video-") as folder:
-        source = Path(folder) / f"upload{suffix}"
-        source.write_bytes(data)
-        try:
+    # The upload's suffix only, never its name: what the server's files are called is its own.
+    suffix = "".join(c for c in Path(name).suffix.lower() if c.isalnum() or c == ".") or ".mp4"
+    try:
+        with tempfile.TemporaryDirectory(prefix="im2txt-video-") as folder:
+            source = Path(folder) / f"upload{suffix}"
+            source.write_bytes(data)
             result = make_captioned_video(
                 load_model(model_path),
                 source,
@@ -89,60 +100,50 @@ def caption_clip(
                 decode=decode,
                 progress=progress,
                 thumbnail_width=160,
+                name=name,
             )
-            video = result.output.read_bytes()
-        except Im2txtError as e:
-            bar.empty()
-            st.error(str(e).replace(str(source), name))
-            return None
-    samples = result.captions.samples
-    clip = ClipResult(
-        name=name,
-        video=video,
-        srt=result.srt,
-        vtt=result.vtt,
-        json=result.json,
-        segments=result.captions.segments,
-        thumbnails=tuple(samples[s.samples[0]].thumbnail for s in result.captions.segments),
-        seconds=time.perf_counter() - started,
-    )
+            samples = result.captions.samples
+            clip = ClipResult(
+                name=name,
+                video=Path(),
+                size=result.captions.info.output_size,
+                srt=result.srt,
+                vtt=result.vtt,
+                json=result.json,
+                segments=result.captions.segments,
+                thumbnails=tuple(samples[s.samples[0]].thumbnail for s in result.captions.segments),
+                seconds=time.perf_counter() - started,
+            )
+            key = clip_key(data, every, decode, model_path)
+            clip = replace(clip, video=clip_store().put(_session(), key, result.output, clip))
+    except Im2txtError as e:
+        bar.empty()
+        st.error(str(e))
+        return None
+    except OSError as e:  # the server's disk: full, or not writable
+        bar.empty()
+        st.error(f"{name}: the server cannot store the clip ({e.strerror or e})")
+        return None
     bar.empty()
-    clips = st.session_state.setdefault("clips", {})
-    clips[clip_key(data, every, decode, model_path)] = clip
-    while len(clips) > 3:  # a few results per session; each holds its rendered clip
-        clips.pop(next(iter(clips)))
+    release_freed_memory()  # the sampled frames' buffers
     return clip
 
 
 def render_clip(clip: ClipResult) -> None:
     """The rendered clip with subtitles, a timeline of segments, and downloads."""
     player, timeline = st.columns([3, 2])  # side by side on a laptop, stacked on a phone
-    player.video(clip.video, subtitles={"English": clip.vtt})
+    width, height = clip.size
+    # A portrait clip as wide as the column would be taller than the screen, controls below it.
+    shown = round(PORTRAIT_HEIGHT * width / height) if height > width else "stretch"
+    player.video(str(clip.video), subtitles={"English": clip.vtt}, width=shown)
     player.caption(f"{clip.name}: {len(clip.segments)} segment(s), done in {clip.seconds:.1f} s.")
-    rows = [
-        {
-            "frame": _data_uri(thumbnail),
-            "time": f"{_clock(s.start)} – {_clock(s.end)}",
-            "caption": s.text,
-            "probability": 100 * s.probability,
-        }
-        for s, thumbnail in zip(clip.segments, clip.thumbnails, strict=True)
-    ]
-    timeline.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "frame": st.column_config.ImageColumn("Frame", width="small"),
-            "time": st.column_config.TextColumn("Time"),
-            "caption": st.column_config.TextColumn("Caption", width="large"),
-            "probability": st.column_config.NumberColumn("Probability", format="%.4f%%"),
-        },
-    )
+    with timeline.container(height=min(TIMELINE_HEIGHT, 48 + 76 * len(clip.segments))):
+        st.markdown(timeline_html(clip), unsafe_allow_html=True)
     stem = Path(clip.name).stem
     columns = st.columns(4)
     downloads = [
-        ("Download MP4", clip.video, f"{stem}_captioned.mp4", "video/mp4"),
+        # Read from the store only when asked for, not on every rerun.
+        ("Download MP4", clip.video.read_bytes, f"{stem}_captioned.mp4", "video/mp4"),
         ("Download SRT", clip.srt, f"{stem}.srt", "application/x-subrip"),
         ("Download VTT", clip.vtt, f"{stem}.vtt", "text/vtt"),
         ("Download JSON", clip.json, f"{stem}.json", "application/json"),
@@ -151,6 +152,27 @@ def render_clip(clip: ClipResult) -> None:
         column.download_button(
             label, data, file_name, mime, on_click="ignore", width="stretch", key=label
         )
+
+
+def timeline_html(clip: ClipResult) -> str:
+    """The segments as an HTML table whose caption cells wrap: a data grid (st.dataframe) cut the
+    captions and pushed the Probability column out of sight at 1366 px."""
+    rows = []
+    for segment, thumbnail in zip(clip.segments, clip.thumbnails, strict=True):
+        uri = _data_uri(thumbnail)
+        frame = f'<img src="{uri}" alt="" style="width:64px;display:block">' if uri else ""
+        rows.append(
+            f"<tr><td>{frame}</td>"
+            f'<td style="white-space:nowrap">{_clock(segment.start)} – {_clock(segment.end)}</td>'
+            f"<td>{html.escape(segment.text)}</td>"
+            f'<td style="white-space:nowrap;text-align:right">'
+            f"{100 * segment.probability:.4f}%</td></tr>"
+        )
+    head = "".join(f"<th>{name}</th>" for name in ("Frame", "Time", "Caption", "Probability"))
+    return (
+        '<table class="im2txt-timeline" style="width:100%;table-layout:auto">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _data_uri(pixels: np.ndarray | None) -> str | None:

@@ -2,38 +2,93 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
 import io
 import json
 import time
 from dataclasses import dataclass
 
 import streamlit as st
+from PIL import Image
 
 from im2txt.captioner import Caption, ImageCaptions
 from im2txt.config import DecodeConfig
+from im2txt.errors import Im2txtError
+from im2txt.image_processing import preview
 from ui.models import load_model
 
 
 @dataclass(frozen=True)
 class CaptionRun:
     results: tuple[ImageCaptions, ...]
+    # One per result: the picture to show (a small JPEG), None when it has an error.
+    previews: tuple[bytes | None, ...]
     seconds: float
+    # A problem with the whole batch (the model), or None.
+    error: str | None = None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def caption_images(
     files: tuple[tuple[str, bytes], ...], decode: DecodeConfig, model_path: str
 ) -> CaptionRun:
-    """Caption uploaded files in one batched call; cached per file contents, settings and model."""
+    """Caption uploaded files in one batched call; cached per file contents, settings and model.
+
+    Each captioned image also gets a preview made by the library (upright, RGB, small), never the
+    upload itself: st.image would decode a large upload whole and cannot show 16-bit or float
+    images, nor one a pixel high. A file that is captioned but cannot be previewed gets an error.
+    """
     captioner = load_model(model_path)
     started = time.perf_counter()
-    results = captioner.caption_each(
-        [data for _, data in files],
-        names=[name for name, _ in files],
-        decode=decode,
-    )
-    return CaptionRun(tuple(results), time.perf_counter() - started)
+    names = [name for name, _ in files]
+    try:
+        results = captioner.caption_each([data for _, data in files], names=names, decode=decode)
+    except Im2txtError as e:  # the model itself (a vocabulary that does not fit it)
+        empty = tuple(ImageCaptions(name) for name in names)
+        return CaptionRun(empty, (None,) * len(files), 0.0, str(e))
+    shown, previews = [], []
+    for (name, data), result in zip(files, results, strict=True):
+        picture = None
+        if result.error is None:
+            try:
+                picture = _jpeg(preview(data, name))
+            except Im2txtError as e:
+                result = ImageCaptions(name, error=str(e))
+        shown.append(result)
+        previews.append(picture)
+    return CaptionRun(tuple(shown), tuple(previews), time.perf_counter() - started)
+
+
+def release_freed_memory() -> None:
+    """Give memory freed after large work (a clip's frame buffers) back to the system: glibc
+    keeps large freed blocks for reuse, and with them the server's resident size (measured in
+    bench/bench_upload_memory.py). Does nothing where the C library is not glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def render_results(run: CaptionRun, shown: int, notice: str | None = None) -> None:
+    """Each image of the batch in its own box: the picture and its captions, or one error line;
+    `notice` (if any) under every image's captions."""
+    for i, (result, picture) in enumerate(zip(run.results, run.previews, strict=True)):
+        with st.container(border=True, key=f"result-{i}"):
+            if result.error or picture is None:
+                st.error(result.error or f"{result.name}: cannot be shown")
+                continue
+            left, right = st.columns([1, 2])  # side by side on a laptop, stacked on a phone
+            left.image(picture, caption=result.name, width="stretch")
+            with right:
+                render_captions(result, shown)
+                if notice:
+                    st.caption(f":material/info: {notice}")
+
+
+def _jpeg(pixels) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def word_colour(probability: float) -> str:
@@ -58,19 +113,11 @@ def render_captions(result: ImageCaptions, shown: int) -> None:
     captions = result.captions[:shown]
     st.markdown(f"**{_escape(captions[0].text) or '(empty caption)'}**")
     render_words(captions[0])
-    # Probability first: on a phone the table is narrow, and the caption is the column that wraps.
-    rows = [{"probability": 100 * c.probability, "caption": c.text} for c in captions]
-    top = max(row["probability"] for row in rows) or 1.0
-    st.dataframe(
-        rows,
+    # A static table, not st.dataframe: its cells wrap, so that no caption is cut on a phone (a
+    # data grid cuts text at the column's width). Probability first: the caption column wraps.
+    st.table(
+        [{"Probability": f"{100 * c.probability:.4f}%", "Caption": c.text} for c in captions],
         hide_index=True,
-        width="stretch",
-        column_config={
-            "probability": st.column_config.ProgressColumn(
-                "Probability", format="%.4f%%", min_value=0.0, max_value=top, width="small"
-            ),
-            "caption": st.column_config.TextColumn("Caption"),
-        },
     )
     with st.expander("Chart"):
         st.bar_chart(

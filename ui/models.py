@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import streamlit as st
 
 from im2txt.captioner import Captioner, load_captioner
 from im2txt.errors import Im2txtError
-from im2txt.storage import discovery
+from im2txt.storage import discovery, locations
 
 BY_HAND = (
     "put an original im2txt COCO checkpoint (`model.ckpt-2000000.index`, "
@@ -31,12 +32,17 @@ def load_model(path: str) -> Captioner:
 
 
 def get_captioner() -> Captioner | None:
-    """The default model (see discovery). Shows one error line and returns None if none loads."""
+    """The default model (see discovery). Shows one error line and returns None if none loads;
+    says in one short line why a model that comes first (an incomplete coco/) is not used."""
     try:
-        return load_model(str(discovery.default_model().path))
+        skipped = discovery.skipped_models()
+        captioner = load_model(str(discovery.default_model().path))
     except Im2txtError as e:
-        st.error(f"No model could be loaded: {e}")
+        st.error(f"No model could be loaded: {shown(str(e))}")
         return None
+    for model in skipped:
+        st.warning(f"Not using {model.label}: {shown(model.problem or '')}", icon="⚠️")
+    return captioner
 
 
 def model_sidebar() -> None:
@@ -46,9 +52,9 @@ def model_sidebar() -> None:
         try:
             found = discovery.default_model()
         except Im2txtError as e:
-            st.error(str(e))
+            st.error(shown(str(e)))
             return
-        st.markdown(f"**{found.label}**  \n`{_relative(found.path)}`")
+        st.markdown(f"**{found.label}**  \n`{shown(str(found.path))}`")
         if found.kind == "demo":
             st.info("The demo model knows only generated shapes, not photos. " + COCO_HELP)
 
@@ -65,8 +71,14 @@ def coco_model_present() -> bool:
     return any(m.usable and m.kind == "coco" for m in discovery.find_models())
 
 
-def _relative(path) -> str:
-    try:
-        return str(path.resolve().relative_to(os.getcwd()))
-    except ValueError:
-        return str(path)
+def shown(text: str) -> str:
+    """Text for visitors with the server's folders left out: the models folder is called by its
+    name, the app's folder and the installed package are left out of paths."""
+    for folder, name in (
+        (discovery.model_root(), discovery.model_root().name),
+        (locations.SHIPPED_DEMO.parent.parent, "im2txt"),
+        (Path(os.getcwd()), ""),
+    ):
+        text = text.replace(str(folder) + os.sep, f"{name}/" if name else "")
+        text = text.replace(str(folder), name or ".")
+    return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from im2txt.cli import caption, models, train_demo, video
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     import_tensorflow_quietly()
+    # Pillow warns about what it can read past (broken EXIF, large images); the command line
+    # reports each file's outcome in one line of its own.
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
     try:
         return args.run(args)
     except Im2txtError as e:

@@ -62,7 +62,7 @@ def add_decode_arguments(parser: argparse.ArgumentParser, max_length: bool = Tru
     )  # fmt: skip
     if max_length:
         parser.add_argument(
-            "--max-length", type=positive_int, default=_DEFAULTS.max_caption_length, metavar="N",
+            "--max-length", type=caption_length, default=_DEFAULTS.max_caption_length, metavar="N",
             help="maximum caption length in tokens, <S> and </S> included "
             f"(default {_DEFAULTS.max_caption_length})",
         )  # fmt: skip
@@ -86,8 +86,12 @@ def decode_config(args: argparse.Namespace) -> DecodeConfig:
 def load_model_for(args: argparse.Namespace):
     """Load the model named on the command line, saying on stderr what was loaded."""
     from im2txt.captioner import load_captioner
+    from im2txt.storage import discovery
     from im2txt.storage.locations import coco_destination
 
+    if args.model is None:
+        for skipped in discovery.skipped_models():
+            print(f"Note: {skipped.label} is not used: {skipped.problem}", file=sys.stderr)
     captioner = load_captioner(args.model, getattr(args, "vocab", None))
     info = captioner.info
     print(f"Model: {info.name}, {info.vocab_size} words, {info.source}", file=sys.stderr)
@@ -143,6 +147,13 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def caption_length(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 (<S> and one word), got {value}")
     return value
 
 

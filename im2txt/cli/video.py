@@ -17,6 +17,7 @@ from im2txt.cli.common import (
     stage_progress,
 )
 from im2txt.video import DEFAULT_EVERY, MAX_DURATION, default_output, make_captioned_video, probe
+from im2txt.video.ffmpeg import check_output
 
 
 def add(commands) -> None:
@@ -30,7 +31,8 @@ def add(commands) -> None:
     parser.add_argument("input", metavar="INPUT", help="video file (mp4, mov, mkv, webm, avi, ...)")
     parser.add_argument(
         "-o", "--output", metavar="OUTPUT.mp4",
-        help="captioned clip to write (default: INPUT's name + _captioned.mp4, beside it)",
+        help="captioned clip to write: .mp4, .m4v, .mov or .mkv "
+        "(default: INPUT's name + _captioned.mp4, beside it)",
     )  # fmt: skip
     parser.add_argument(
         "--every", type=positive_float, default=DEFAULT_EVERY, metavar="SECONDS",
@@ -55,12 +57,12 @@ def run(args: argparse.Namespace) -> int:
         if path and not Path(path).resolve().parent.is_dir():
             print(f"error: {path}: its folder does not exist", file=sys.stderr)
             return 1
+    output = check_output(args.output or default_output(args.input))  # before any work
     info = probe(args.input)  # a bad file fails here, before the model loads
     audio = f"audio {info.audio_codec}" if info.has_audio else "no audio"
     print(f"Video: {info.path}, {info.duration:.1f} s, {info.width}x{info.height}, "
           f"{info.fps:.3f} fps, {audio}", file=sys.stderr)  # fmt: skip
     captioner = load_model_for(args)
-    output = Path(args.output) if args.output else default_output(args.input)
     result = make_captioned_video(
         captioner,
         info,

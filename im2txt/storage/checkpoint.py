@@ -186,9 +186,11 @@ def _config_from_shapes(shapes: dict[str, tuple[int, ...]]) -> ModelConfig:
 def chosen_checkpoint(folder: Path, found: list[Path]) -> Path | None:
     """The checkpoint named by the folder's `checkpoint` state file, when it exists there."""
     state = folder / "checkpoint"
-    if not state.is_file():
+    try:
+        text = state.read_text(errors="replace") if state.is_file() else ""
+    except OSError:  # unreadable: the folder's other checkpoints still count
         return None
-    match = re.search(r'^model_checkpoint_path:\s*"(.*)"', state.read_text(errors="replace"), re.M)
+    match = re.search(r'^model_checkpoint_path:\s*"(.*)"', text, re.M)
     if not match:
         return None
     # The state file often holds an absolute path from the trainer's machine: use the name only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,11 @@ def find_models(root: str | Path | None = None) -> list[FoundModel]:
     folders = []
     if root.is_dir():
         folders = [root / COCO_FOLDER, root]
-        folders += sorted(
-            p for p in root.iterdir() if p.is_dir() and p.name not in (COCO_FOLDER, DEMO_FOLDER)
-        )
+        # An unreadable models folder: the pages still work, with the demo model.
+        with suppress(OSError):
+            folders += sorted(
+                p for p in root.iterdir() if p.is_dir() and p.name not in (COCO_FOLDER, DEMO_FOLDER)
+            )
     folders.append(root / DEMO_FOLDER)
     found = [model for folder in folders if (model := inspect_folder(folder)) is not None]
     if not any(model.path == root / DEMO_FOLDER for model in found):
@@ -92,6 +95,17 @@ def inspect_folder(folder: Path) -> FoundModel | None:
             f"{folder}: {orphans[0]} has no .data-00000-of-00001 file beside it",
         )
     return None
+
+
+def skipped_models(root: str | Path | None = None) -> list[FoundModel]:
+    """Models found before the default one that cannot be used (an incomplete coco/, say): what
+    to tell people when the default falls back to a model they did not mean."""
+    skipped = []
+    for model in find_models(root):
+        if model.usable:
+            break
+        skipped.append(model)
+    return skipped
 
 
 def default_model(root: str | Path | None = None) -> FoundModel:

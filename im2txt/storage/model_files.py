@@ -31,6 +31,11 @@ class ModelFiles:
     # "bundle" or "checkpoint".
     format: str
 
+    def close(self) -> None:
+        """Release the weights file (a bundle's open .npz) once the weights have been read."""
+        if isinstance(self.weights, bundle.BundleWeights):
+            self.weights.close()
+
 
 def read_model(path: str | Path, vocab: str | Path | None = None) -> ModelFiles:
     """Read a bundle folder, or an original checkpoint (folder or prefix); ModelError on any

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from im2txt.config import DecodeConfig
+from im2txt.video.ffmpeg import check_output
 from im2txt.video.probe import VideoInfo, probe
 from im2txt.video.render import default_output, render_video
 from im2txt.video.sampling import DEFAULT_EVERY, MAX_DURATION, Progress, caption_video
@@ -25,13 +25,15 @@ def make_captioned_video(
     max_duration: float | None = MAX_DURATION,
     progress: Progress | None = None,
     thumbnail_width: int | None = None,
+    name: str | None = None,
 ) -> CaptionedVideo:
     """Caption a clip and render it: caption_video, then render_video to `output`.
 
-    `output` defaults to default_output(path), beside the input.
+    `output` defaults to default_output(path), beside the input; it is checked (see check_output)
+    before any work. `name` is what messages call the clip (see probe).
     """
-    info = video if isinstance(video, VideoInfo) else probe(video)
-    output = Path(output) if output is not None else default_output(info.path)
+    info = video if isinstance(video, VideoInfo) else probe(video, name)
+    output = check_output(output if output is not None else default_output(info.path))
     captions = caption_video(
         captioner,
         info,

@@ -8,26 +8,37 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from im2txt.video.probe import VideoInfo
 
-import re
 import subprocess
 import tempfile
+import threading
+import time
 from contextlib import suppress
 from pathlib import Path
 from typing import IO
 
 from im2txt.errors import VideoError
+from im2txt.video.colour import input_filters, tag_filter, yuv420p_filter
 
 # AAC bit rate when the input's audio has to be re-encoded.
 AAC_BITRATE = "160k"
+# Seconds an ffmpeg process may go without taking or giving a frame before it is stopped (a
+# hostile file can make a decoder spin), and may take to finish once its input is closed.
+STALL_SECONDS = 120.0
+# Output file suffix -> ffmpeg muxer: containers that hold H.264 video and AAC audio as written.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 # Lines of ffmpeg's log that mean the file itself is damaged.
 _DAMAGE = ("partial file", "Invalid NAL", "corrupt", "error while decoding", "Decoding error")
 
 
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary (imageio-ffmpeg's; IMAGEIO_FFMPEG_EXE overrides it)."""
+    """Path of the ffmpeg binary (imageio-ffmpeg's; IMAGEIO_FFMPEG_EXE overrides it), or a
+    VideoError saying that there is none."""
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as e:  # no binary for this platform, and none configured
+        raise VideoError(f"ffmpeg is not available: {_one_line(str(e))}") from None
 
 
 # --- the header ----------------------------------------------------------------------------------
@@ -39,21 +50,34 @@ def ffmpeg_exe() -> str:
 class Process:
     """An ffmpeg child process with a pipe, its log in a temporary file; killed unless finished."""
 
-    def __init__(self, command: list[str], name: str, writes: bool = False) -> None:
+    def __init__(
+        self, command: list[str], name: str, writes: bool = False, stall: float = STALL_SECONDS
+    ) -> None:
         self.name = name
         # Closed by __exit__; unlinked at once, so nothing is left behind even on a crash.
         self.log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE if writes else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if writes else subprocess.PIPE,
-            stderr=self.log,
-        )
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE if writes else subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL if writes else subprocess.PIPE,
+                stderr=self.log,
+            )
+        except OSError as e:  # the binary is missing, not executable, or no process can start
+            self.log.close()
+            raise VideoError(f"{name}: cannot run ffmpeg ({e.strerror or e})") from None
+        # A watchdog kills ffmpeg when no frame has gone in or out for `stall` seconds.
+        self.stalled = False
+        self._stall = stall
+        self._active = time.monotonic()
+        self._done = threading.Event()
+        threading.Thread(target=self._watch, name="ffmpeg-watchdog", daemon=True).start()
 
     def __enter__(self) -> Process:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self._done.set()
         if self.process.poll() is None:
             self.process.kill()
         for stream in (self.process.stdin, self.process.stdout):
@@ -71,15 +95,17 @@ class Process:
             if not n:
                 return False
             got += n
+            self._active = time.monotonic()
         return True
 
     def write(self, data: memoryview) -> None:
         try:
             self.process.stdin.write(data)
         except BrokenPipeError:
-            self.process.wait()
+            self._wait()
             message = first_error(self._read_log()) or "no message"
             raise VideoError(f"{self.name}: ffmpeg stopped: {message}") from None
+        self._active = time.monotonic()
 
     def finish(self) -> tuple[int, str]:
         """Close the pipe, wait for ffmpeg; its exit status and log."""
@@ -88,7 +114,7 @@ class Process:
                 self.process.stdin.close()
         if self.process.stdout:
             self.process.stdout.read()
-        return self.process.wait(), self._read_log()
+        return self._wait(), self._read_log()
 
     def check(self) -> None:
         """finish(), raising VideoError if ffmpeg failed."""
@@ -96,12 +122,32 @@ class Process:
         if code != 0:
             raise VideoError(f"{self.name}: ffmpeg failed: {first_error(log) or f'exit {code}'}")
 
+    def _wait(self) -> int:
+        self._active = time.monotonic()  # the time to finish counts from now
+        code = self.process.wait()
+        if self.stalled:
+            raise VideoError(
+                f"{self.name}: ffmpeg stopped responding (nothing for {self._stall:.0f} s)"
+            )
+        return code
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(1.0, self._stall)):
+            if self.process.poll() is not None:
+                return
+            if time.monotonic() - self._active > self._stall:
+                self.stalled = True
+                with suppress(OSError):
+                    self.process.kill()
+                return
+
     def _read_log(self) -> str:
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")
 
 
 def decode_command(info: VideoInfo, filters: str, pixel_format: str) -> list[str]:
+    filters = ",".join([*input_filters(info.pixel_format), filters])
     return [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
         "-i", url(Path(info.path)),
@@ -111,20 +157,44 @@ def decode_command(info: VideoInfo, filters: str, pixel_format: str) -> list[str
 
 
 def render_filters(info: VideoInfo) -> str:
-    """Timestamps from 0, square pixels, even sizes, constant frame rate."""
+    """Timestamps from 0, square pixels, even sizes, constant frame rate, 8-bit limited-range
+    yuv420p in a matrix the encoder can tag (see colour)."""
     width, height = info.output_size
     filters = ["setpts=PTS-STARTPTS"]
     if (width, height) != (info.width, info.height):
         if info.pixel_aspect != 1:
             filters.append(f"scale={width}:{height},setsar=1")
         else:
-            filters.append(f"crop={width}:{height}:0:0")
+            # An odd row or column is cropped; a side of one pixel is padded to two.
+            filters.append(f"crop={min(width, info.width)}:{min(height, info.height)}:0:0")
+            if width > info.width or height > info.height:
+                filters.append(f"pad={width}:{height}")
     rate = info.frame_rate
     filters.append(f"fps=fps={rate.numerator}/{rate.denominator}")
+    filters.append(yuv420p_filter(info.pixel_format))
     return ",".join(filters)
 
 
-def encode_command(info: VideoInfo, output: str, preset: str, crf: int) -> list[str]:
+def check_output(output: str | Path) -> Path:
+    """The output path if a captioned clip can be written there, else VideoError: a container
+    that holds H.264 and AAC named by its suffix, in a folder that exists, not a folder itself."""
+    output = Path(output)
+    if output.is_dir():
+        raise VideoError(f"{output}: is a folder; give the captioned clip a file name (.mp4)")
+    if output.suffix.lower() not in CONTAINERS:
+        kinds = ", ".join(sorted(CONTAINERS))
+        raise VideoError(
+            f"{output}: the captioned clip is H.264 with AAC audio, which goes in {kinds}; "
+            f"not {output.suffix or 'a name without a suffix'}"
+        )
+    if not output.parent.is_dir():
+        raise VideoError(f"{output}: folder {output.parent} does not exist")
+    return output
+
+
+def encode_command(
+    info: VideoInfo, output: str, preset: str, crf: int, container: str
+) -> list[str]:
     width, height = info.output_size
     rate = info.frame_rate
     command = [
@@ -139,30 +209,12 @@ def encode_command(info: VideoInfo, output: str, preset: str, crf: int) -> list[
         else:
             command += ["-c:a", "aac", "-b:a", AAC_BITRATE]
     command += [
+        "-vf", tag_filter(info.pixel_format),
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-        *_colour_options(info.pixel_format),
-        "-movflags", "+faststart", "-f", "mp4", url(Path(output)),
     ]  # fmt: skip
-    return command
-
-
-def _colour_options(pixel_format: str) -> list[str]:
-    """Tag the output with the input's colour space, so that players show the same colours."""
-    inside = re.search(r"\((.*)\)", pixel_format)
-    options = ["-color_range", "tv"]
-    for token in inside.group(1).split(", ") if inside else []:
-        names = token.split("/")
-        if len(names) == 1 and not re.fullmatch(r"bt709|bt470bg|smpte170m|smpte240m", token):
-            continue
-        space, primaries, transfer = (names * 3)[:3] if len(names) == 1 else names
-        for option, value in (
-            ("-colorspace", space),
-            ("-color_primaries", primaries),
-            ("-color_trc", transfer),
-        ):
-            if value != "unknown" and value != "reserved":
-                options += [option, value]
-    return options
+    if container in ("mp4", "mov"):
+        command += ["-movflags", "+faststart"]  # the index first: browsers play at once
+    return [*command, "-f", container, url(Path(output))]
 
 
 def check_decoded(
@@ -172,9 +224,11 @@ def check_decoded(
     problem = first_error(log)
     if count == 0:
         if "decoder" in problem.lower():
-            raise VideoError(f"{info.path}: unsupported video codec {info.video_codec} ({problem})")
+            raise VideoError(
+                f"{info.label}: unsupported video codec {info.video_codec} ({problem})"
+            )
         raise VideoError(
-            f"{info.path}: no video frames could be decoded" + (f" ({problem})" if problem else "")
+            f"{info.label}: no video frames could be decoded" + (f" ({problem})" if problem else "")
         )
     damaged = [line for line in log.splitlines() if any(d in line for d in _DAMAGE)]
     # Fewer samples than the header's duration promises is normal when the audio outlasts the
@@ -182,16 +236,20 @@ def check_decoded(
     if (damaged or code != 0) and count < expected:
         reason = damaged[0].split("] ")[-1].strip() if damaged else problem
         raise VideoError(
-            f"{info.path}: truncated or damaged: the frames stop before {end:.1f} s of "
+            f"{info.label}: truncated or damaged: the frames stop before {end:.1f} s of "
             f"{info.duration:.1f} s ({reason})"
         )
     if code != 0:
-        raise VideoError(f"{info.path}: ffmpeg failed: {problem or f'exit {code}'}")
+        raise VideoError(f"{info.label}: ffmpeg failed: {problem or f'exit {code}'}")
 
 
 def first_error(log: str) -> str:
     lines = [line.split("] ")[-1].strip() for line in log.splitlines() if line.strip()]
     return lines[0] if lines else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def url(path: Path) -> str:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from os import PathLike
 from pathlib import Path
 
 from im2txt.errors import VideoError
+from im2txt.image_loading import max_pixels
 from im2txt.video.ffmpeg import ffmpeg_exe, url
 
 # Nominal frame rates above this are not used for variable-rate clips (see video's docstring).
 MAX_VFR_RATE = 60
+# Seconds ffmpeg may take to read a header (a normal one takes well under one).
+PROBE_SECONDS = 30.0
 
 
 # Image formats ffmpeg reads as one-frame "videos".
@@ -45,6 +48,12 @@ class VideoInfo:
     pixel_aspect: Fraction = Fraction(1)
     # ffmpeg's name for the container, e.g. "mov,mp4,m4a,3gp,3g2,mj2".
     container: str = ""
+    # What messages call the clip (an upload's own name); the path when not given.
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path
 
     @property
     def fps(self) -> float:
@@ -66,20 +75,39 @@ class VideoInfo:
         return (max(2, width - width % 2), max(2, self.height - self.height % 2))
 
 
-def probe(path: str | PathLike) -> VideoInfo:
-    """Read a clip's header with ffmpeg; raises VideoError when it is not a usable video."""
-    name = str(path)
+def probe(path: str | PathLike, name: str | None = None) -> VideoInfo:
+    """Read a clip's header with ffmpeg; raises VideoError when it is not a usable video.
+
+    `name` is what messages call the clip (an upload's name rather than a server's temporary
+    path); the path by default. Frames over the pixel limit (image_loading.max_pixels) are refused.
+    """
+    name = " ".join((name or str(path)).split())
     source = Path(path)
     if not source.is_file():
         raise VideoError(f"{name}: " + ("is a folder" if source.is_dir() else "file not found"))
     if source.stat().st_size == 0:
         raise VideoError(f"{name}: empty file (0 bytes)")
-    result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url(source)],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-    )
-    return parse_header(result.stderr.decode("utf-8", "replace"), name)
+    try:
+        result = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url(source)],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=PROBE_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise VideoError(
+            f"{name}: ffmpeg took over {PROBE_SECONDS:.0f} s to read the header"
+        ) from None
+    except OSError as e:
+        raise VideoError(f"{name}: cannot run ffmpeg ({e.strerror or e})") from None
+    info = parse_header(result.stderr.decode("utf-8", "replace"), name)
+    limit = max_pixels()
+    if info.width * info.height > limit:
+        raise VideoError(
+            f"{name}: frames of {info.width}x{info.height} "
+            f"({info.width * info.height / 1e6:.3g} MP), over the {limit / 1e6:g} MP limit"
+        )
+    return replace(info, path=str(source), name=name)
 
 
 _STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (\w+): (.*)$")
@@ -110,6 +138,14 @@ _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)")
 
 def parse_header(text: str, name: str) -> VideoInfo:
     """A VideoInfo from what `ffmpeg -i FILE` prints on stderr; VideoError for unusable files."""
+    try:
+        return _parse_header(text, name)
+    except (IndexError, ValueError, ZeroDivisionError, StopIteration) as e:
+        # ffmpeg prints what a damaged file's bytes say; found by fuzzing (tests).
+        raise VideoError(f"{name}: cannot read the video's header ({type(e).__name__})") from None
+
+
+def _parse_header(text: str, name: str) -> VideoInfo:
     lines = text.splitlines()
     if not any(_INPUT.match(line) for line in lines):
         raise VideoError(f"{name}: {_open_error(lines)}")

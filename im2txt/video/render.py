@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from im2txt.errors import VideoError
-from im2txt.video.ffmpeg import Process, decode_command, encode_command, render_filters
+from im2txt.video.ffmpeg import (
+    CONTAINERS,
+    Process,
+    check_output,
+    decode_command,
+    encode_command,
+    render_filters,
+)
 from im2txt.video.overlay import CaptionBand, caption_band
 from im2txt.video.probe import VideoInfo, probe
 from im2txt.video.sampling import MAX_DURATION, Progress, check_duration
@@ -51,30 +58,33 @@ def render_video(
     crf: int = X264_CRF,
     max_duration: float | None = MAX_DURATION,
 ) -> Path:
-    """Write the clip with each segment's caption drawn on its frames, to `output` (an MP4).
+    """Write the clip with each segment's caption drawn on its frames, to `output`: an MP4 (or
+    MOV, or MKV, as its suffix says; see check_output).
 
     Returns the output path. Nothing is left at `output` when rendering fails.
     """
     info = video if isinstance(video, VideoInfo) else probe(video)
     check_duration(info, max_duration)
-    output = Path(output)
+    output = check_output(output)
     if output.resolve() == Path(info.path).resolve():
         raise VideoError(f"{output}: the output would overwrite the input")
-    if not output.parent.is_dir():
-        raise VideoError(f"{output}: folder {output.parent} does not exist")
     decode = decode_command(info, render_filters(info), "yuv420p")
     # ffmpeg creates the file, with the usual permissions; it becomes `output` once complete.
     partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
-    encode = encode_command(info, partial, preset, crf)
+    encode = encode_command(info, partial, preset, crf, CONTAINERS[output.suffix.lower()])
     try:
+        # Both are named after the input: the output's name is the caller's own.
         with (
-            Process(decode, info.path) as decoder,
-            Process(encode, str(output), writes=True) as encoder,
+            Process(decode, info.label) as decoder,
+            Process(encode, info.label, writes=True) as encoder,
         ):
             _render_frames(info, segments, decoder, encoder, progress)
             decoder.check()
             encoder.check()
-        os.replace(partial, output)
+        try:
+            os.replace(partial, output)
+        except OSError as e:
+            raise VideoError(f"{output}: cannot write ({e.strerror})") from None
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
@@ -124,6 +134,6 @@ def _render_frames(
         if progress and count % every == 0:
             progress("rendering", count, max(total, count + 1))
     if count == 0:
-        raise VideoError(f"{info.path}: no video frames could be decoded")
+        raise VideoError(f"{info.label}: no video frames could be decoded")
     if progress:
         progress("rendering", count, count)

@@ -70,7 +70,7 @@ def sample_frames(
     command = decode_command(info, filters, "rgb24")
     frame_bytes = info.width * info.height * 3
     count = 0
-    with Process(command, info.path) as decoder:
+    with Process(command, info.label) as decoder:
         while True:
             buffer = bytearray(frame_bytes)
             if not decoder.read_into(buffer):
@@ -134,7 +134,7 @@ def check_duration(info: VideoInfo, max_duration: float | None) -> None:
     """Raise VideoError if the clip is longer than max_duration seconds (None: no limit)."""
     if max_duration is not None and info.duration > max_duration:
         raise VideoError(
-            f"{info.path}: the clip is {_minutes(info.duration)} long, over the "
+            f"{info.label}: the clip is {_minutes(info.duration)} long, over the "
             f"{_minutes(max_duration)} limit"
         )
 

@@ -38,7 +38,7 @@ def to_json(captions: VideoCaptions) -> str:
     info = captions.info
     document = {
         "video": {
-            "path": info.path,
+            "path": info.label,
             "duration": info.duration,
             "fps": info.fps,
             "width": info.width,

@@ -61,13 +61,11 @@ def test_uploads_are_captioned_like_the_library(model_dir):
     app.run()
     assert not app.exception and not app.error
     expected = load_captioner(model_dir / "demo").caption_many([png(1), png(2)])
-    tables = [df.value for df in app.dataframe]
+    tables = [table.value for table in app.table]
     assert len(tables) == 2
     for table, captions in zip(tables, expected, strict=True):
-        assert list(table["caption"]) == [c.text for c in captions]
-        np.testing.assert_allclose(
-            table["probability"], [100 * c.probability for c in captions], rtol=1e-4
-        )
+        assert list(table["Caption"]) == [c.text for c in captions]
+        assert list(table["Probability"]) == [f"{100 * c.probability:.4f}%" for c in captions]
     assert any("Captioned 2 image(s)" in c.value for c in app.caption)
     # Beside every result, what the demo model is: it knows shapes, not photos.
     notices = [c.value for c in app.caption if "knows only coloured shapes" in c.value]
@@ -87,22 +85,22 @@ def test_a_bad_file_is_one_error_and_the_others_still_work(model_dir):
     app.run()
     assert not app.exception
     assert [e.value for e in app.error] == ["broken.jpg: not an image (unrecognised file format)"]
-    assert len(app.dataframe) == 1
+    assert len(app.table) == 1
 
 
 def test_settings_change_the_search(model_dir):
     app = open_page(model_dir)
     app.get("file_uploader")[0].set_value(("x.png", png(4), "image/png"))
     app.run()
-    assert len(app.dataframe[0].value) == 3  # default beam size 3
+    assert len(app.table[0].value) == 3  # default beam size 3
     app.slider(key="beam_size").set_value(5)
     app.run()
     assert app.slider(key="shown").value == 5
     expected = load_captioner(model_dir / "demo").caption(png(4), DecodeConfig(beam_size=5))
-    assert list(app.dataframe[0].value["caption"]) == [c.text for c in expected]
+    assert list(app.table[0].value["Caption"]) == [c.text for c in expected]
     app.slider(key="shown").set_value(2)
     app.run()
-    assert len(app.dataframe[0].value) == 2
+    assert len(app.table[0].value) == 2
 
 
 def test_results_export(model_dir):
@@ -126,7 +124,7 @@ def test_picking_samples(model_dir):
     pills.set_value(scenes[:2])
     app.run()
     assert not app.exception and not app.error
-    assert len(app.dataframe) == 2
+    assert len(app.table) == 2
     assert any("Captioned 2 image(s)" in c.value for c in app.caption)
 
 
@@ -140,6 +138,47 @@ def test_with_a_coco_model_the_page_says_so_and_offers_nothing(tmp_path, monkeyp
     assert line.startswith("Model: **tiny test model** — the COCO model")
     app.get("file_uploader")[0].set_value([("one.png", png(1), "image/png")])
     app.run()
-    assert not app.exception and len(app.dataframe) == 1
+    assert not app.exception and len(app.table) == 1
     assert not app.button and not app.warning
     assert not any("knows only coloured shapes" in c.value for c in app.caption)
+
+
+@pytest.mark.parametrize("page", ["app_pages/image.py", "app_pages/video.py"])
+def test_an_incomplete_coco_model_is_named_where_the_demo_is_used(model_dir, page):
+    coco = model_dir / "coco"
+    coco.mkdir()
+    (coco / "model.ckpt-2000000.index").write_bytes(b"")
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    app.run()
+    app.switch_page(page)
+    app.run()
+    assert not app.exception
+    (warning,) = [w.value for w in app.warning]
+    assert warning == (
+        "Not using incomplete checkpoint model.ckpt-2000000: "
+        f"{model_dir.name}/coco: model.ckpt-2000000.index has no .data-00000-of-00001 file "
+        "beside it"
+    )
+
+
+def test_sixteen_bit_float_and_thin_images_are_shown_with_the_rest(model_dir):
+    """st.image raised on them (cannot write mode I;16 as JPEG; height and width must be > 0)
+    after the captioning, and every later result and the downloads were lost."""
+    grey16 = io.BytesIO()
+    Image.fromarray(np.arange(48 * 40, dtype=np.uint16).reshape(40, 48) * 30).save(grey16, "PNG")
+    floats = io.BytesIO()
+    Image.fromarray(np.linspace(0, 1, 48 * 40, dtype=np.float32).reshape(40, 48)).save(
+        floats, "TIFF"
+    )
+    files = [
+        ("grey16.png", grey16.getvalue(), "image/png"),
+        ("float.tif", floats.getvalue(), "image/tiff"),
+        ("line.png", png(6, size=(3000, 1)), "image/png"),
+        ("last.png", png(7), "image/png"),
+    ]
+    app = open_page(model_dir)
+    app.get("file_uploader")[0].set_value(files)
+    app.run()
+    assert not app.exception and not app.error
+    assert [c for image in app.get("image") for c in image.captions] == [f[0] for f in files]
+    assert len(app.table) == 4 and len(app.get("download_button")) == 2
