@@ -180,11 +180,15 @@ def graph_beam_search(
         searching = active & tf.math.is_finite(best[:, 0]) & ~settled
         return r + 1, partial_next, complete_next, (searching, tied | tie | c_tie, bounded)
 
+    loop_vars = (tf.constant(0), partial, complete, flags)
     rounds, partial, complete, flags = tf.while_loop(
         lambda r, partial, complete, flags: (r < length - 1) & tf.reduce_any(flags[0]),
         round_,
-        (tf.constant(0), partial, complete, flags),
-    )
+        loop_vars,
+        # Only ranks are fixed: beam_size and lengths may be Python ints or tensors.
+        shape_invariants=tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank),
+                                               loop_vars),
+    )  # fmt: skip
     tokens, probabilities, logprobs, _ = partial
     c_tokens, c_probabilities, c_logprobs, c_scores, c_lengths = complete
     has_complete = tf.math.is_finite(c_scores[:, 0])  # [batch]
