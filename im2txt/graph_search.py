@@ -13,8 +13,10 @@ TIE_TOLERANCE anywhere that mattered: at a beam's boundary, or between two capti
 Such an image is decided by beam_search.py, the one source of truth (decoder.py does that); an
 exported model, which has no Python, keeps the graph's answer (lower index first).
 
-Rows are compacted every round: the LSTM and the softmax run only on the partial captions of
-images still searching, as in beam_search.py, so batches cost no more than their captions.
+Rows are compacted every round: the LSTM and the softmax run only on partial captions that can
+still change a result. Like beam_search.py, an image stops once no partial caption can beat its
+worst complete one; here a partial caption that cannot is also dropped on its own, while others of
+its image go on (the result is the same: see the proof in beam_search._settled).
 """
 
 from __future__ import annotations
@@ -171,13 +173,17 @@ def graph_beam_search(
             kept(c_lengths, ending_lengths),
         )
 
-        # An image is settled when its complete beam is full and no partial caption can beat
-        # its worst (beam_search._settled), with a margin so that a near-tie keeps it going.
+        # Once an image's complete beam is full, a partial caption whose log-probability bounds
+        # every descendant's score below the worst complete one can change nothing (see
+        # beam_search._settled): it is dropped, with a margin so that a near-tie stays. An image
+        # without partial captions left is settled.
         bounded = bounded & (tf.reduce_max(top_p) <= 1.0)
-        worst = c_best[:, -1]
+        worst = c_best[:, -1:]  # [batch, 1], -inf until the beam is full
         margin = TIE_TOLERANCE * tf.abs(worst)
-        settled = bounded & (tf.reduce_max(best, axis=1) / max_denominator < worst - margin)
-        searching = active & tf.math.is_finite(best[:, 0]) & ~settled
+        beaten = bounded & (best / max_denominator < worst - margin)
+        best = tf.where(beaten, tf.constant(_NO_SCORE, tf.float64), best)
+        partial_next = (partial_next[0], partial_next[1], best, partial_next[3])
+        searching = tf.math.is_finite(best[:, 0])
         return r + 1, partial_next, complete_next, (searching, tied | tie | c_tie, bounded)
 
     loop_vars = (tf.constant(0), partial, complete, flags)
