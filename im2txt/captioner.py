@@ -155,13 +155,15 @@ class Captioner:
         names = list(names) if names is not None else [describe(image) for image in images]
         results: list[ImageCaptions] = []
         with ThreadPoolExecutor(max_workers=2) as pool:
-            if not self.decoder.ready:
-                # The search graph is traced and optimised beside the first images' decoding and
-                # encoding (on two cores this takes most of it off a cold start's first caption).
-                pool.submit(self.decoder.warm_up)
             for start in range(0, len(images), self.batch_size):
                 chunk = range(start, min(start + self.batch_size, len(images)))
                 futures = [pool.submit(self._prepare, images[i], names[i]) for i in chunk]
+                if not self.decoder.ready:
+                    # First call: the encoder's graph is traced while the images are read; then
+                    # the search graph is traced and optimised beside the first encoder run
+                    # (tracing holds Python's lock, optimising and running do not).
+                    self.model.trace()
+                    pool.submit(self.decoder.warm_up)
                 states: dict[int, np.ndarray] = {}
                 errors: dict[int, str] = {}
                 pending: list[tuple[int, np.ndarray]] = []

@@ -141,6 +141,10 @@ class ShowAndTellModel:
     def state_size(self) -> int:
         return 2 * self.config.num_lstm_units
 
+    def trace(self) -> None:
+        """Build feed_image's graph now (it is optimised at its first run)."""
+        self._feed_image.get_concrete_function()
+
     def feed_image(self, images: np.ndarray) -> np.ndarray:
         """Images [batch, image_height, image_width, 3] in [-1, 1] -> states [batch, state_size]."""
         return self._feed_image(tf.convert_to_tensor(images, tf.float32)).numpy()
