@@ -86,19 +86,18 @@ class Decoder:
         counts = found.counts.numpy().tolist()
         complete = found.complete.numpy().tolist()
         tied = found.tied.numpy().tolist()
-        results: list[list[Hypothesis]] = []
-        for image in range(len(initial_states)):
-            results.append(
-                [
-                    _hypothesis(
-                        tokens[image, j, : lengths[image][j]],
-                        probabilities[image, j, 1 : lengths[image][j]],
-                        complete[image],
-                        denominators,
-                    )
-                    for j in range(counts[image])
-                ]
-            )
+        results: list[list[Hypothesis]] = [
+            [
+                _hypothesis(
+                    tokens[image, j, : lengths[image][j]],
+                    probabilities[image, j, 1 : lengths[image][j]],
+                    complete[image],
+                    denominators,
+                )
+                for j in range(0 if tied[image] else counts[image])
+            ]
+            for image in range(len(initial_states))
+        ]
         again = [image for image in range(len(initial_states)) if tied[image]]
         if again:
             exact = beam_search(

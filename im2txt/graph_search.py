@@ -77,7 +77,7 @@ def graph_beam_search(
         in Python by beam_search.score_denominators, so that they equal the original's pow).
     """
     batch = tf.shape(initial_states)[0]
-    # Static when known, so that the loop's state keeps its shape [batch, K, state_size].
+    # Static when known, so that the states reshaped in the loop have a known width.
     state_size = initial_states.shape[1] or tf.shape(initial_states)[1]
     k = tf.convert_to_tensor(beam_size, tf.int32)
     length = tf.convert_to_tensor(max_caption_length, tf.int32)
@@ -111,9 +111,9 @@ def graph_beam_search(
 
     def round_(r, partial, complete, flags):
         tokens, probabilities, logprobs, states = partial
-        active, tied, bounded = flags
-        # This round's rows: the partial captions of the images still searching.
-        rows = tf.reshape(tf.math.is_finite(logprobs) & active[:, None], [-1])  # [batch * K]
+        _, tied, bounded = flags
+        # This round's rows: the partial captions left (dropped ones have a -inf log-probability).
+        rows = tf.reshape(tf.math.is_finite(logprobs), [-1])  # [batch * K]
         row_ids = tf.where(rows)  # [rows, 1] int64
         words = tf.gather_nd(tf.reshape(tf.gather(tokens, r, axis=2), [-1]), row_ids)
         softmax, new_states = inference_step(
