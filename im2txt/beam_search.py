@@ -122,9 +122,7 @@ def beam_search(
     # Largest denominator any complete score can get, for the early-stop bound (see _settled).
     # Taken over every possible length rather than as max_caption_length ** factor, so that the
     # bound holds even if the computed power were not monotone in its last bit.
-    max_denominator = 1.0
-    if factor > 0:
-        max_denominator = max(n**factor for n in range(1, config.max_caption_length + 1))
+    max_denominator = max(score_denominators(config))
 
     partial_captions = [_TopN(beam_size) for _ in range(num_images)]
     complete_captions = [_TopN(beam_size) for _ in range(num_images)]
@@ -200,6 +198,14 @@ def beam_search(
             ]
         )
     return results
+
+
+def score_denominators(config: DecodeConfig) -> list[float]:
+    """What a complete caption of n tokens (<S> and </S> counted) has its log-probability divided
+    by to rank it, for n = 1 .. max_caption_length: n ** length_normalization_factor, or 1.0
+    without length normalization (dividing by 1.0 changes no float)."""
+    factor = config.length_normalization_factor
+    return [n**factor if factor > 0 else 1.0 for n in range(1, config.max_caption_length + 1)]
 
 
 def _settled(partial: _TopN, complete: _TopN, max_denominator: float) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from im2txt.beam_search import Hypothesis, beam_search
+from im2txt.beam_search import Hypothesis
 from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ModelError
 from im2txt.image_processing import ImageInput, describe, load_image, preprocess
@@ -20,6 +20,7 @@ from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
+    from im2txt.decoder import Decoder
     from im2txt.model import ShowAndTellModel
 
 Progress = Callable[[int, int], None]
@@ -85,9 +86,13 @@ class Captioner:
         batch_size: int = 32,
         encoder_batch_size: int = 1,
     ) -> None:
+        from im2txt.decoder import Decoder
+
         self.model = model
         self.vocab = vocab
         self.info = info
+        # The beam search: one graph per call, the exact search for ties (see decoder.py).
+        self.decoder: Decoder = Decoder(model, vocab.start_id, vocab.end_id)
         # Images preprocessed and searched together (bounds memory for long lists).
         self.batch_size = batch_size
         # Images per encoder call. On 2 cores a batch of 8 was no faster than one image at a time
@@ -130,7 +135,10 @@ class Captioner:
     def warm_up(self) -> None:
         """Trace the TensorFlow functions now, so the first real caption is not slow."""
         size = (self.config.image_height, self.config.image_width, 3)
-        self._caption_prepared(np.zeros((1, *size), np.float32), DecodeConfig(1, 2))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            searching = pool.submit(self.decoder.warm_up)
+            self.model.feed_image(np.zeros((1, *size), np.float32))
+            searching.result()
 
     # internals
 
@@ -142,32 +150,42 @@ class Captioner:
         progress: Progress | None,
         strict: bool,
     ) -> list[ImageCaptions]:
-        """Chunks of batch_size images: decode in two threads, encode, one batched search."""
+        """Chunks of batch_size images: decoded in two threads while the encoder takes each one
+        as it is ready; then one search for the chunk."""
         names = list(names) if names is not None else [describe(image) for image in images]
         results: list[ImageCaptions] = []
         with ThreadPoolExecutor(max_workers=2) as pool:
             for start in range(0, len(images), self.batch_size):
                 chunk = range(start, min(start + self.batch_size, len(images)))
                 futures = [pool.submit(self._prepare, images[i], names[i]) for i in chunk]
-                prepared: dict[int, np.ndarray] = {}
+                if not self.decoder.ready:
+                    # First call: the encoder's graph is traced while the images are read; then
+                    # the search graph is traced and optimised beside the first encoder run
+                    # (tracing holds Python's lock, optimising and running do not).
+                    self.model.trace()
+                    pool.submit(self.decoder.warm_up)
+                states: dict[int, np.ndarray] = {}
                 errors: dict[int, str] = {}
+                pending: list[tuple[int, np.ndarray]] = []
                 for i, future in zip(chunk, futures, strict=True):
                     try:
-                        prepared[i] = future.result()
+                        pending.append((i, future.result()))
                     except Im2txtError as e:
                         if strict:
                             raise
                         errors[i] = str(e)
-                captions = iter(
-                    self._caption_prepared(np.stack(list(prepared.values())), decode)
-                    if prepared
-                    else []
+                    if len(pending) == self.encoder_batch_size or i == chunk[-1]:
+                        states.update(self._encode(pending))
+                        pending = []
+                found = iter(
+                    self.decoder.search(np.stack(list(states.values())), decode) if states else []
                 )
                 for i in chunk:
                     if i in errors:
                         results.append(ImageCaptions(names[i], error=errors[i]))
                     else:
-                        results.append(ImageCaptions(names[i], tuple(next(captions))))
+                        captions = tuple(self._to_caption(h) for h in next(found))
+                        results.append(ImageCaptions(names[i], captions))
                 if progress:
                     progress(len(results), len(images))
         return results
@@ -175,17 +193,12 @@ class Captioner:
     def _prepare(self, image: ImageInput, name: str | None = None) -> np.ndarray:
         return preprocess(load_image(image, name).pixels, self.config)
 
-    def _caption_prepared(self, images: np.ndarray, decode: DecodeConfig) -> list[list[Caption]]:
-        states = np.concatenate(
-            [
-                self.model.feed_image(images[i : i + self.encoder_batch_size])
-                for i in range(0, len(images), self.encoder_batch_size)
-            ]
-        )
-        found = beam_search(
-            states, self.model.inference_step, self.vocab.start_id, self.vocab.end_id, decode
-        )
-        return [[self._to_caption(h) for h in hypotheses] for hypotheses in found]
+    def _encode(self, prepared: list[tuple[int, np.ndarray]]) -> dict[int, np.ndarray]:
+        """{index: state} for (index, preprocessed image) pairs, in one encoder call."""
+        if not prepared:
+            return {}
+        states = self.model.feed_image(np.stack([pixels for _, pixels in prepared]))
+        return {i: state for (i, _), state in zip(prepared, states, strict=True)}
 
     def _to_caption(self, hypothesis: Hypothesis) -> Caption:
         tokens = list(hypothesis.sentence[1:])  # drop <S>

@@ -33,7 +33,7 @@ class _TensorOps:
     the same maths but rounds differently, and a deep random-weight net amplifies that to 1e-4).
     """
 
-    def __init__(self, variables: Mapping[str, tf.Variable], prefix: str, epsilon: float) -> None:
+    def __init__(self, variables: Mapping[str, tf.Tensor], prefix: str, epsilon: float) -> None:
         self.variables = variables
         self.prefix = prefix
         self.epsilon = epsilon
@@ -72,21 +72,32 @@ class _TensorOps:
 class ShowAndTellModel:
     """The inference network; thread-safe to call once built (all state is in the arguments)."""
 
-    def __init__(self, config: ModelConfig, weights: Mapping[str, np.ndarray]) -> None:
-        """Build from {original name: array}; each array is read once (weights may be lazy)."""
+    def __init__(
+        self, config: ModelConfig, weights: Mapping[str, np.ndarray], variables: bool = False
+    ) -> None:
+        """Build from {original name: array}; each array is read once (weights may be lazy).
+
+        The weights are held as constant tensors, captured by the graphs: that loads in half the
+        time of tf.Variables and computes the same bits. variables=True makes tf.Variables, which
+        a SavedModel needs (export.py).
+        """
         self.config = config
         expected = weight_shapes(config)
         missing = sorted(set(expected) - set(weights))
         if missing:
             raise ValueError(f"bad weights: missing {missing}")
-        # One variable per weight, made as each array is read, so that a lazy mapping (a
-        # checkpoint reader) never holds more than one array besides the variables.
-        self._variables: dict[str, tf.Variable] = {}
+        # One tensor per weight, made as each array is read, so that a lazy mapping (a
+        # checkpoint reader) never holds more than one array besides the tensors.
+        self._variables: dict[str, tf.Tensor | tf.Variable] = {}
         for name, shape in expected.items():
             value = np.asarray(weights[name], dtype=np.float32)
             if value.shape != shape:
                 raise ValueError(f"bad weights: {name} is {list(value.shape)}, not {list(shape)}")
-            self._variables[name] = tf.Variable(value, trainable=False, name=name.replace("/", "_"))
+            self._variables[name] = (
+                tf.Variable(value, trainable=False, name=name.replace("/", "_"))
+                if variables
+                else tf.constant(value)
+            )
             del value
         v = self._variables
         self._encode: Callable[[tf.Tensor], tf.Tensor]
@@ -107,18 +118,32 @@ class ShowAndTellModel:
 
         units = config.num_lstm_units
         image_spec = tf.TensorSpec([None, config.image_height, config.image_width, 3], tf.float32)
-        self._feed_image = tf.function(self._feed_image_graph, input_signature=[image_spec])
+        # autograph=False: the graphs have no Python control flow to convert, and AutoGraph's
+        # source rewriting was most of the first call's time (~1 s of tracing for the encoder).
+        self._feed_image = tf.function(
+            self.feed_image_graph, input_signature=[image_spec], autograph=False
+        )
         self._inference_step = tf.function(
-            self._inference_step_graph,
+            self.inference_step_graph,
             input_signature=[
                 tf.TensorSpec([None], tf.int64),
                 tf.TensorSpec([None, 2 * units], tf.float32),
             ],
+            autograph=False,
         )
+
+    @property
+    def variables(self) -> list[tf.Variable]:
+        """The weights as tf.Variables (only when built with variables=True)."""
+        return [v for v in self._variables.values() if isinstance(v, tf.Variable)]
 
     @property
     def state_size(self) -> int:
         return 2 * self.config.num_lstm_units
+
+    def trace(self) -> None:
+        """Build feed_image's graph now (it is optimised at its first run)."""
+        self._feed_image.get_concrete_function()
 
     def feed_image(self, images: np.ndarray) -> np.ndarray:
         """Images [batch, image_height, image_width, 3] in [-1, 1] -> states [batch, state_size]."""
@@ -133,9 +158,11 @@ class ShowAndTellModel:
         )
         return softmax.numpy(), state.numpy()
 
-    # graph functions
+    # The same two calls as graph ops, for use inside a tf.function (the graph beam search, the
+    # exported model).
 
-    def _feed_image_graph(self, images: tf.Tensor) -> tf.Tensor:
+    def feed_image_graph(self, images: tf.Tensor) -> tf.Tensor:
+        """Images [batch, image_height, image_width, 3] -> states [batch, state_size]."""
         features = self._encode(images)  # [batch, image features]
         embedding = tf.matmul(features, self._image_embedding)  # [batch, embedding_size]
         zeros = tf.zeros([tf.shape(images)[0], self.config.num_lstm_units], tf.float32)
@@ -143,7 +170,10 @@ class ShowAndTellModel:
         c, h = self._lstm_cell(embedding, zeros, zeros)
         return tf.concat([c, h], axis=1)  # [batch, 2 * num_lstm_units]
 
-    def _inference_step_graph(self, input_feed: tf.Tensor, state_feed: tf.Tensor):
+    def inference_step_graph(
+        self, input_feed: tf.Tensor, state_feed: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Word ids int64 [batch] and states [batch, state_size] -> (softmax, new states)."""
         embedding = tf.gather(self._seq_embedding, input_feed)  # [batch, embedding_size]
         c, h = tf.split(state_feed, 2, axis=1)
         c, h = self._lstm_cell(embedding, c, h)

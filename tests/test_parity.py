@@ -3,7 +3,9 @@
 One set of lively random weights is saved as an original checkpoint under each of the three
 LSTM naming generations, with the vocabulary in both file formats. The original graph, driven by
 the original sort-based beam search, gives the reference captions; the project must return the
-same texts in the same order with probabilities within 1e-4 relative.
+same texts in the same order with probabilities within 1e-4 relative. The product's graph beam
+search is also held to the exact step-by-step search (beam_search.py) on the same states: same
+captions, same order, probabilities within 1e-5 relative.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 
 from im2txt import load_captioner
+from im2txt.beam_search import beam_search
 from im2txt.config import DecodeConfig
 from im2txt.image_processing import load_image, preprocess
 from tests.reference import original_im2txt as oi
@@ -139,6 +142,59 @@ def test_beam_sizes_lengths_and_normalization(original, vocab, checkpoints, imag
     # The reference captions are lively, or this test would prove little (two-word partial
     # captions of the project's own sample photos repeat more than the original demo's photos).
     assert len({captions[0].text for captions in ours}) >= (len(images) + 1) // 2
+
+
+def test_beam_10_like_the_original(original, vocab, checkpoints, images):
+    captioner = load_captioner(checkpoints["tf1.2"])
+    for image in images[:3]:
+        ours = captioner.caption(image, DecodeConfig(beam_size=10))
+        reference = reference_captions(original, vocab, image, beam_size=10)
+        assert len(ours) == 10
+        assert_same(ours, reference, "beam 10")
+
+
+@pytest.fixture(scope="module")
+def initial_states(checkpoints, images):
+    """(captioner, states after feed_image [images, 1024]) of the tf1.2 checkpoint."""
+    captioner = load_captioner(checkpoints["tf1.2"])
+    states = [captioner.model.feed_image(preprocess(load_image(i).pixels)[None]) for i in images]
+    return captioner, np.concatenate(states)
+
+
+@pytest.mark.parametrize(
+    "decode",
+    [
+        DecodeConfig(beam_size=1),
+        DecodeConfig(beam_size=3),
+        DecodeConfig(beam_size=5),
+        DecodeConfig(beam_size=10),
+        DecodeConfig(beam_size=3, max_caption_length=3),
+        DecodeConfig(beam_size=10, max_caption_length=3),
+        DecodeConfig(beam_size=3, length_normalization_factor=0.7),
+    ],
+    ids=["beam1", "beam3", "beam5", "beam10", "partial", "partial10", "normalized"],
+)
+def test_graph_search_equals_the_exact_search(initial_states, decode):
+    # The product path (one graph per search) against beam_search.py driven step by step, on
+    # the same initial states: same captions in the same order, probabilities within 1e-5.
+    captioner, states = initial_states
+    vocab = captioner.vocab
+    graph_images = captioner.decoder.graph_images
+    exact = beam_search(
+        states, captioner.model.inference_step, vocab.start_id, vocab.end_id, decode
+    )
+    graph = captioner.decoder.search(states, decode)
+    # Every image decided by the graph (no tie sent one back to the exact search).
+    assert captioner.decoder.graph_images - graph_images == len(states)
+    for ours, expected in zip(graph, exact, strict=True):
+        assert [h.sentence for h in ours] == [h.sentence for h in expected]
+        assert [h.complete for h in ours] == [h.complete for h in expected]
+        for a, b in zip(ours, expected, strict=True):
+            assert a.logprob == pytest.approx(b.logprob, rel=1e-5)
+            assert a.score == pytest.approx(b.score, rel=1e-5)
+            assert a.word_probabilities == pytest.approx(b.word_probabilities, rel=1e-5)
+    if decode.max_caption_length == 3:
+        assert not any(h.complete for hypotheses in graph for h in hypotheses)
 
 
 def test_one_at_a_time_equals_batched(checkpoints, images):

@@ -1,7 +1,7 @@
 """The command line: argparse over the public API. `python -m im2txt --help` lists the commands.
 
-One module per command (caption, video, models: download and convert, train_demo); common holds
-the arguments and progress bars they share.
+One module per command (caption, video, models: download and convert, train_demo, export);
+common holds the arguments and progress bars they share.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from im2txt.cli import caption, models, train_demo, video
+from im2txt.cli import caption, export, models, train_demo, video
 from im2txt.cli.common import import_tensorflow_quietly
 from im2txt.errors import Im2txtError
 
@@ -47,4 +47,5 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_download(commands)
     models.add_convert(commands)
     train_demo.add(commands)
+    export.add(commands)
     return parser

@@ -55,7 +55,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_decode_arguments(parser: argparse.ArgumentParser, max_length: bool = True) -> None:
+def add_decode_arguments(
+    parser: argparse.ArgumentParser, max_length: bool = True, length_normalization: bool = True
+) -> None:
     parser.add_argument(
         "--beam-size", type=positive_int, default=_DEFAULTS.beam_size, metavar="N",
         help=f"captions kept per step and returned (default {_DEFAULTS.beam_size})",
@@ -66,6 +68,7 @@ def add_decode_arguments(parser: argparse.ArgumentParser, max_length: bool = Tru
             help="maximum caption length in tokens, <S> and </S> included "
             f"(default {_DEFAULTS.max_caption_length})",
         )  # fmt: skip
+    if max_length and length_normalization:
         parser.add_argument(
             "--length-normalization", type=non_negative_float, metavar="F",
             default=_DEFAULTS.length_normalization_factor,

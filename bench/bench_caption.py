@@ -1,0 +1,195 @@
+"""Captioning next to the encoder alone: caption(), caption_many() and cold start, side by side.
+
+    python bench/bench_caption.py            # ~3 minutes on a 2-core machine
+
+One process loads one COCO-size checkpoint (37.25 M random but lively weights in the original
+TF1 format, real COCO vocabulary: bench_engine.make_checkpoint) and times, on the same 16 JPEGs
+(the seed photos, then synthetic 640x480 photos: bench_engine.bench_images), in rounds:
+- the encoder alone: model.feed_image of the already preprocessed image, one image at a time;
+- caption(jpeg bytes): decoding, preprocessing, encoder, beam search, Captions;
+- caption_many(16 jpeg bytes), per image;
+- for comparison, caption() as it was before the graph search: the same steps with the
+  step-by-step search (beam_search.py).
+Each round times every image both ways one after the other, so machine noise hits both alike; a
+round's ratio is its summed times over its summed encoder times, and the table gives medians.
+Where caption()'s time goes: decoding + preprocessing, the search as one graph call
+(graph_search.py), and the search step by step (beam_search.py, the product path before the graph
+search), each alone on the same images.
+
+Then fresh processes, alternating: `python -c "import tensorflow"` and
+`python -m im2txt caption --model CKPT photo.jpg`, each timed from its start to its first printed
+line (the import done; the first caption), with the caption process's peak RSS; and the peak RSS
+of a fresh process that loads the model and runs caption_many on the 16 JPEGs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.bench_engine import bench_images, make_checkpoint, peak_rss  # noqa: E402
+
+IMPORT_TF = "import tensorflow\nprint('imported', flush=True)\n"
+# The command line as a user runs it, with its peak RSS (VmHWM) on stderr when it exits.
+CAPTION_CLI = """
+import runpy, sys
+sys.argv = ["python -m im2txt", "caption", "--model", {model!r}, {photo!r}]
+try:
+    runpy.run_module("im2txt", run_name="__main__", alter_sys=True)
+finally:
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    print("VmHWM", int(status.split()[0]) / 1024, file=sys.stderr)
+"""
+
+
+def first_line_seconds(code: str, wanted: str) -> tuple[float, str]:
+    """Seconds from starting `python -c code` (in the repository) to its first stdout line
+    starting with `wanted`; and its stderr."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-c", code],  # unbuffered: each line when it is printed
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seconds = None
+    for line in process.stdout:
+        if seconds is None and line.startswith(wanted):
+            seconds = time.perf_counter() - started
+    stderr = process.stderr.read()
+    if process.wait() != 0 or seconds is None:
+        raise RuntimeError(f"{code!r} failed:\n{stderr[-2000:]}")
+    return seconds, stderr
+
+
+def timed(function, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=16, help="JPEGs per round (default 16)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds, 0: none (default 5)")
+    parser.add_argument("--cold", type=int, default=5, help="fresh-process runs (default 5)")
+    args = parser.parse_args()
+
+    images = bench_images(args.images)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        make_checkpoint(folder)
+        if args.rounds:
+            warm(folder, images, args.rounds)
+        if args.cold:
+            cold(folder, images, args.cold)
+
+
+def warm(folder: Path, images: list[bytes], rounds: int) -> None:
+    import im2txt
+    from im2txt.beam_search import beam_search
+    from im2txt.config import DecodeConfig
+    from im2txt.image_processing import load_image, preprocess
+
+    decode = DecodeConfig()
+    captioner = im2txt.load_captioner(folder)
+    model, vocab = captioner.model, captioner.vocab
+    captioner.warm_up()
+    captioner.caption_many(images[:4])
+    prepared = [preprocess(load_image(image).pixels)[None] for image in images]
+    states = [model.feed_image(pixels) for pixels in prepared]
+
+    def exact(state):
+        beam_search(state, model.inference_step, vocab.start_id, vocab.end_id, decode)
+
+    def step_by_step(image):  # caption() before the graph search: the same, but exact()
+        exact(model.feed_image(captioner._prepare(image)[None]))
+
+    encoder, single, many, before = [], [], [], []
+    stages = {"prepare": [], "graph": [], "exact": []}
+    for _ in range(rounds):
+        times = np.array(
+            [
+                (timed(model.feed_image, pixels), timed(captioner.caption, image))
+                for pixels, image in zip(prepared, images, strict=True)
+            ]
+        )
+        encoder += list(times[:, 0])
+        single += list(times[:, 1])
+        many.append(timed(captioner.caption_many, images) / len(images))
+        before += [timed(step_by_step, image) for image in images]
+        for image, state in zip(images, states, strict=True):
+            stages["prepare"].append(timed(captioner._prepare, image))
+            stages["graph"].append(timed(captioner.decoder.search, state, decode))
+            stages["exact"].append(timed(exact, state))
+    searched = [
+        int(captioner.decoder._search(s, 3, 20, np.ones(20)).rounds.numpy()) for s in states
+    ]
+
+    per_round = np.array(encoder).reshape(rounds, -1).sum(axis=1)
+
+    def ratio(times: list[float]) -> float:
+        return statistics.median(np.array(times).reshape(rounds, -1).sum(axis=1) / per_round)
+
+    ms = 1000 * statistics.median(encoder)
+    print(
+        f"\nCOCO-size model, {len(images)} JPEGs, beam 3, {rounds} rounds "
+        f"(median per image; ratio = round's total over its encoder total, median):"
+    )
+    print(f"  {'':52s} {'per image':>10s} {'x encoder':>10s}")
+    print(f"  {'encoder alone (feed_image)':52s} {ms:8.1f} ms {1:10.2f}")
+    for label, times, ratio_, goal in (
+        ("caption(jpeg bytes)", single, ratio(single), "   (goal <= 1.15)"),
+        ("caption_many(16 jpegs), per image", many, ratio(many), "   (goal <= 1.10)"),
+        ("caption() with the step-by-step search (before)", before, ratio(before), ""),
+    ):
+        print(f"  {label:52s} {1000 * statistics.median(times):8.1f} ms {ratio_:10.2f}{goal}")
+    print("where caption()'s time goes, each alone on the same images (median per image):")
+    for key, label in (
+        ("prepare", "decoding + preprocessing"),
+        ("graph", f"beam search, one graph call ({statistics.median(searched):.0f} rounds)"),
+        ("exact", "beam search step by step (beam_search.py, before)"),
+    ):
+        value = 1000 * statistics.median(stages[key])
+        print(f"  {label:52s} {value:8.1f} ms {value / ms:10.2f}")
+
+
+def cold(folder: Path, images: list[bytes], runs: int) -> None:
+    photo = folder / "photo.jpg"
+    photo.write_bytes(images[0])
+    imports, colds, rss = [], [], []
+    for _ in range(runs):
+        imports.append(first_line_seconds(IMPORT_TF, "imported")[0])
+        code = CAPTION_CLI.format(model=str(folder), photo=str(photo))
+        seconds, stderr = first_line_seconds(code, "  0) ")
+        colds.append(seconds)
+        rss.append(float(stderr.split("VmHWM")[-1].split()[0]))
+    batch_rss = peak_rss("ours", folder, len(images))
+
+    imported, first = statistics.median(imports), statistics.median(colds)
+    print(f"cold start, fresh processes (median of {runs}, from process start):")
+    print(f"  {'import tensorflow':52s} {imported:8.2f} s")
+    print(
+        f"  {'python -m im2txt caption photo.jpg, first caption':52s} {first:8.2f} s"
+        f"   = import + {first - imported:.2f} s (goal <= 1.5 s)"
+    )
+    print("peak RSS, fresh processes:")
+    print(f"  {'python -m im2txt caption photo.jpg':52s} {statistics.median(rss):8.0f} MB")
+    print(f"  {'load + caption_many(16 jpegs)':52s} {batch_rss:8.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

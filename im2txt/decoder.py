@@ -1,0 +1,137 @@
+"""Decoding: the states after feed_image -> each image's hypotheses, in one TensorFlow call.
+
+The whole beam search runs as one graph (graph_search.py). Its captions become Hypothesis objects
+whose numbers are recomputed here exactly as beam_search.py computes them (math.log of each
+float32 probability, summed in order; the score divided by the same denominators), so both give
+the same floats for the same probabilities. An image whose graph search met tied scores is
+searched again by beam_search.py, which follows the original's heap rules for ties:
+beam_search.py is the one source of truth, the graph search a faster route to the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Protocol
+
+import numpy as np
+import tensorflow as tf
+
+from im2txt.beam_search import Hypothesis, InferenceStep, beam_search, score_denominators
+from im2txt.config import DecodeConfig
+from im2txt.graph_search import GraphInferenceStep, graph_beam_search
+
+
+class SearchModel(Protocol):
+    """What decoding needs of a model: the inference step in numpy and as graph ops."""
+
+    state_size: int
+    inference_step: InferenceStep
+    inference_step_graph: GraphInferenceStep
+
+
+class Decoder:
+    """Beam search for one model; safe to share between threads."""
+
+    def __init__(self, model: SearchModel, start_id: int, end_id: int) -> None:
+        self.model = model
+        self.start_id = start_id
+        self.end_id = end_id
+        # One trace serves every DecodeConfig: beam size and lengths are tensors.
+        self._search = tf.function(
+            self._search_graph,
+            input_signature=[
+                tf.TensorSpec([None, model.state_size], tf.float32),
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([None], tf.float64),
+            ],
+            autograph=False,  # the loop is an explicit tf.while_loop
+        )
+        self._lock = threading.Lock()
+        # True once the search graph has been traced and run (the first call optimises it).
+        self.ready = False
+        # Images decided by the graph search, and by beam_search.py after a tie, since loading.
+        self.graph_images = 0
+        self.exact_images = 0
+
+    def warm_up(self) -> None:
+        """Trace the search graph and run it once on a blank image (0.3-0.5 s, once)."""
+        self._search(
+            tf.zeros([1, self.model.state_size], tf.float32),
+            tf.constant(1, tf.int32),
+            tf.constant(2, tf.int32),
+            tf.ones([2], tf.float64),
+        )
+        self.ready = True
+
+    def search(self, initial_states: np.ndarray, config: DecodeConfig) -> list[list[Hypothesis]]:
+        """Each image's hypotheses, best first, exactly as beam_search.beam_search returns them.
+
+        initial_states: [num_images, state_size], the states after feed_image.
+        """
+        initial_states = np.asarray(initial_states, np.float32)
+        if len(initial_states) == 0:
+            return []
+        denominators = score_denominators(config)
+        found = self._search(
+            tf.constant(initial_states),
+            tf.constant(config.beam_size, tf.int32),
+            tf.constant(config.max_caption_length, tf.int32),
+            tf.constant(denominators, tf.float64),
+        )
+        tokens = found.tokens.numpy()
+        probabilities = found.probabilities.numpy()
+        lengths = found.lengths.numpy().tolist()
+        counts = found.counts.numpy().tolist()
+        complete = found.complete.numpy().tolist()
+        tied = found.tied.numpy().tolist()
+        results: list[list[Hypothesis]] = [
+            [
+                _hypothesis(
+                    tokens[image, j, : lengths[image][j]],
+                    probabilities[image, j, 1 : lengths[image][j]],
+                    complete[image],
+                    denominators,
+                )
+                for j in range(0 if tied[image] else counts[image])
+            ]
+            for image in range(len(initial_states))
+        ]
+        again = [image for image in range(len(initial_states)) if tied[image]]
+        if again:
+            exact = beam_search(
+                initial_states[again], self.model.inference_step, self.start_id, self.end_id, config
+            )
+            for image, hypotheses in zip(again, exact, strict=True):
+                results[image] = hypotheses
+        self.ready = True
+        with self._lock:
+            self.exact_images += len(again)
+            self.graph_images += len(initial_states) - len(again)
+        return results
+
+    def _search_graph(self, states, beam_size, max_caption_length, denominators):
+        return graph_beam_search(
+            states,
+            self.model.inference_step_graph,
+            self.start_id,
+            self.end_id,
+            beam_size,
+            max_caption_length,
+            denominators,
+        )
+
+
+def _hypothesis(
+    tokens: np.ndarray, probabilities: np.ndarray, complete: bool, denominators: list[float]
+) -> Hypothesis:
+    """One caption with beam_search.py's arithmetic: float32 probabilities as Python floats,
+    math.log summed left to right, the score divided as the original did."""
+    word_probabilities = tuple(probabilities.tolist())
+    logprob = 0.0
+    for p in word_probabilities:
+        logprob += math.log(p)
+    sentence = tuple(tokens.tolist())
+    score = logprob / denominators[len(sentence) - 1] if complete else logprob
+    return Hypothesis(sentence, logprob, score, word_probabilities, complete)
