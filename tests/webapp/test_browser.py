@@ -93,8 +93,7 @@ def test_image_page_uploads_a_photo_and_shows_captions(tmp_path, server, caption
         assert page.get_by_text(first_word, exact=False).count() >= 1
         assert page.get_by_text("Captioned 1 image(s)", exact=False).count() == 1
         page.locator(".st-key-result-0 img").wait_for()
-        page.locator('.st-key-result-0 [data-testid="stDataFrame"] canvas').first.wait_for()
-        page.wait_for_timeout(500)  # let the table's canvas paint before the screenshot
+        page.locator(".st-key-result-0 table").first.wait_for()
         page.screenshot(path=tmp_path / "image.png", full_page=True)
         assert exception_texts(page) == []
 

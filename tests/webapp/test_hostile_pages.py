@@ -92,45 +92,84 @@ def test_every_video_kind(video_page, corpus, kind):
         assert tempfile.gettempdir() not in error
 
 
+# Cells whose text is wider than the cell (cut), or that end right of the window (out of sight).
+CUT_CELLS = """selector => [...document.querySelectorAll(selector)]
+    .filter(c => c.scrollWidth > c.clientWidth + 1
+                 || c.getBoundingClientRect().right > window.innerWidth + 1)
+    .map(c => c.innerText)"""
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_the_corpus_in_chromium(tmp_path, corpus, chromium_available):
+    """Every image in one batch, then every clip one after another on the same page, as a
+    visitor would try them; on the way, results must fit the window: no caption cut, every column
+    of the timeline in sight at 1366 px, a portrait clip's player within the window, and the
+    captions table whole on a phone."""
     models = tmp_path / "models"
     write_tiny_bundle(models / "demo", kind="demo")
     env = {"IM2TXT_MODEL_DIR": str(models)}
-    with streamlit_server(tmp_path / "streamlit.log", env=env) as url, chromium_page() as page:
-        page.goto(f"{url}/image")
-        wait_for_app(page)
-        uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
-        uploader.set_input_files([str(corpus[k.name]) for k in IMAGES])
-        page.locator(f".st-key-result-{len(IMAGES) - 1}").wait_for(timeout=120_000)
-        wait_for_app(page, timeout_ms=120_000)
-        assert exception_texts(page) == []
-        for i, kind in enumerate(IMAGES):
-            box = page.locator(f".st-key-result-{i}")
-            if kind.good:
-                box.locator("img").wait_for()
-                assert box.locator("img").evaluate("i => i.naturalWidth > 0"), kind.name
-            else:
-                text = box.locator('[data-testid="stAlert"]').inner_text()
-                assert kind.name in text and kind.error in text, (kind.name, text)
-        assert page.locator('[data-testid="stDownloadButton"]').count() == 2
+    with streamlit_server(tmp_path / "streamlit.log", env=env) as url:
+        with chromium_page((1366, 768)) as page:
+            images_in_one_batch(page, url, corpus)
+            clips_one_after_another(page, url, corpus)
+        with chromium_page((390, 844)) as phone:
+            phone.goto(f"{url}/image")
+            wait_for_app(phone)
+            uploader = phone.locator('[data-testid="stFileUploader"] input[type="file"]')
+            uploader.set_input_files(str(corpus["rgba.png"]))
+            phone.locator(".st-key-result-0 table").wait_for(timeout=60_000)
+            wait_for_app(phone)
+            assert phone.locator(".st-key-result-0 table tbody tr").count() == 3
+            assert phone.evaluate(CUT_CELLS, ".st-key-result-0 table td") == []
 
-        for kind in VIDEOS:
-            page.goto(f"{url}/video")  # a fresh session per clip: no earlier clip on the page
-            wait_for_heading(page, "Caption a video")
-            uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
-            uploader.set_input_files(str(corpus[kind.name]))
-            button = page.get_by_role("button", name="Caption video")
-            button.wait_for(timeout=60_000)
-            wait_for_app(page)
-            button.click()
-            # Only this clip's run names it with a colon: its error, or its player's caption.
-            page.get_by_text(f"{kind.name}: ").first.wait_for(timeout=120_000)
-            wait_for_app(page, timeout_ms=120_000)
-            assert exception_texts(page) == [], kind.name
-            if kind.good:
-                assert page.locator("video").count() == 1, kind.name
-            else:
-                alert = page.locator('[data-testid="stAlert"]', has_text=kind.name).inner_text()
-                assert kind.error in alert and tempfile.gettempdir() not in alert, alert
+
+def images_in_one_batch(page, url: str, corpus) -> None:
+    page.goto(f"{url}/image")
+    wait_for_app(page)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    uploader.set_input_files([str(corpus[k.name]) for k in IMAGES])
+    page.locator(f".st-key-result-{len(IMAGES) - 1}").wait_for(timeout=120_000)
+    wait_for_app(page, timeout_ms=120_000)
+    assert exception_texts(page) == []
+    for i, kind in enumerate(IMAGES):
+        box = page.locator(f".st-key-result-{i}")
+        if kind.good:
+            box.locator("img").wait_for()
+            assert box.locator("img").evaluate("i => i.naturalWidth > 0"), kind.name
+        else:
+            text = box.locator('[data-testid="stAlert"]').inner_text()
+            assert kind.name in text and kind.error in text, (kind.name, text)
+    assert page.evaluate(CUT_CELLS, "[class*='st-key-result-'] table td") == []
+    assert page.locator('[data-testid="stDownloadButton"]').count() == 2
+
+
+def clips_one_after_another(page, url: str, corpus) -> None:
+    page.goto(f"{url}/video")
+    wait_for_heading(page, "Caption a video")
+    previous = None
+    for kind in VIDEOS:
+        uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+        uploader.set_input_files(str(corpus[kind.name]))
+        if previous is not None:  # the new upload's run has cleared the last clip's outcome
+            page.get_by_text(f"{previous}: ").first.wait_for(state="detached", timeout=60_000)
+        button = page.get_by_role("button", name="Caption video")
+        button.wait_for(timeout=60_000)
+        wait_for_app(page)
+        button.click()
+        # Only this clip's run names it with a colon: its error, or its player's caption.
+        page.get_by_text(f"{kind.name}: ").first.wait_for(timeout=120_000)
+        wait_for_app(page, timeout_ms=120_000)
+        previous = kind.name
+        assert exception_texts(page) == [], kind.name
+        if not kind.good:
+            alert = page.locator('[data-testid="stAlert"]', has_text=kind.name).inner_text()
+            assert kind.error in alert and tempfile.gettempdir() not in alert, alert
+            continue
+        assert page.locator("video").count() == 1, kind.name
+        cells = ".im2txt-timeline td, .im2txt-timeline th"
+        assert page.evaluate(CUT_CELLS, cells) == [], kind.name
+        assert page.locator(".im2txt-timeline th", has_text="Probability").is_visible()
+        if kind.name == "portrait_rotated.mp4":
+            box = page.locator("video").bounding_box()
+            assert box is not None and box["height"] <= 0.8 * 768 and box["width"] < box["height"]
