@@ -153,7 +153,8 @@ def test_an_incomplete_coco_model_is_named_where_the_demo_is_used(model_dir, pag
     app.switch_page(page)
     app.run()
     assert not app.exception
-    (warning,) = [w.value for w in app.warning]
+    # Beside the demo model's notice (it knows only shapes), the reason the COCO one is skipped.
+    (warning,) = [w.value for w in app.warning if w.value.startswith("Not using")]
     assert warning == (
         "Not using incomplete checkpoint model.ckpt-2000000: "
         f"{model_dir.name}/coco: model.ckpt-2000000.index has no .data-00000-of-00001 file "
