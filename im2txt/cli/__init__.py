@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from im2txt.cli import caption, models, train_demo, video
+from im2txt.cli import batch, caption, models, train_demo, video
 from im2txt.cli.common import import_tensorflow_quietly
 from im2txt.errors import Im2txtError
 
@@ -21,7 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
-    import_tensorflow_quietly()
+    if getattr(args, "tensorflow", True):
+        import_tensorflow_quietly()
     try:
         return args.run(args)
     except Im2txtError as e:
@@ -43,4 +44,5 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_download(commands)
     models.add_convert(commands)
     train_demo.add(commands)
+    batch.add(commands)
     return parser
