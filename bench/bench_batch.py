@@ -1,15 +1,16 @@
 """Batch benchmark: `batch` on Ray with 1 and 2 workers against caption_many in one process.
 
-    python bench/bench_batch.py            # ~4 minutes on a 2-core machine; needs ray[data]
+    python bench/bench_batch.py            # ~8 minutes on a 2-core machine; needs ray[data]
 
 The same 200 JPEGs (the seed photos and synthetic 640x480 photos, as bench_engine.py) and the
 same COCO-size checkpoint (random weights, original TF1 format, real vocabulary), captioned:
 - in this process by Captioner.caption_many (loaded and warmed up first; the model load is
   timed separately);
-- by caption_archive (what `python -m im2txt batch` runs) on an embedded Ray with 1 and 2
-  workers, TensorFlow's default threads (every core, as caption_many), and with 2 workers of
-  one TensorFlow thread each. Each run starts Ray, loads the model in its workers and writes a
-  .jsonl; `end to end` counts all of it, `steady` only from the first row to the last.
+- by caption_archive (what `python -m im2txt batch` runs) on an embedded Ray: 1 worker with
+  every core's thread (as caption_many), 2 workers of one TensorFlow thread each (the default
+  on 2 cores), and 2 workers of two threads each (more threads than cores). Each run starts
+  Ray, loads the model in its workers and writes a .jsonl; `end to end` counts all of it,
+  `steady` only from the first row to the last.
 Every run's captions are checked against caption_many's (texts, and the worst relative
 difference of the probabilities is printed). Rounds alternate the configurations.
 """

@@ -7,7 +7,14 @@ Nothing here imports Ray or TensorFlow when imported: Ray is imported when a job
 TensorFlow only inside the workers. Install Ray with `pip install -r requirements-cluster.txt`.
 """
 
-from im2txt.batch.archive import BatchSummary, caption_archive
+from im2txt.batch.archive import BatchInterrupted, BatchSummary, caption_archive
 from im2txt.batch.job import JobOptions, JobPlan, StalledJob
 
-__all__ = ["BatchSummary", "JobOptions", "JobPlan", "StalledJob", "caption_archive"]
+__all__ = [
+    "BatchInterrupted",
+    "BatchSummary",
+    "JobOptions",
+    "JobPlan",
+    "StalledJob",
+    "caption_archive",
+]

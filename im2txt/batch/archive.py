@@ -19,6 +19,15 @@ from im2txt.errors import Im2txtError
 Progress = Callable[[int, int], None]
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: what it wrote is kept (run again to go on)."""
+
+    def __init__(self, written: int, total: int) -> None:
+        super().__init__(f"{written} of {total} images written")
+        self.written = written
+        self.total = total
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     """What one run did."""
@@ -53,12 +62,12 @@ def caption_archive(
     """Caption every image `inputs` name into `out` (.jsonl, .csv or .parquet) on Ray.
 
     Re-running with the same `out` skips images already there (same model and settings, or
-    Im2txtError); a stopped run keeps what it wrote. KeyboardInterrupt passes through.
+    Im2txtError); a stopped run keeps what it wrote (Ctrl-C: BatchInterrupted says how much).
     """
     started = time.perf_counter()
-    check_ray()  # before anything is written
     decode = decode or DecodeConfig()
     options = options or JobOptions()
+    check_ray(options.address)  # before anything is written
     names = expand_inputs(inputs)
     if not names:
         raise Im2txtError(f"no image files in {', '.join(inputs)}")
@@ -80,6 +89,8 @@ def caption_archive(
     try:
         if todo:
             run_job(todo, package, decode, options, on_plan or (lambda plan: None), on_records)
+    except KeyboardInterrupt:
+        raise BatchInterrupted(output.rows_written(), len(todo)) from None
     finally:
         output.close()
     if counts["written"] < len(todo):

@@ -3,9 +3,10 @@
 - No address: a private Ray started for this run (`address="local"`, never one found on the
   machine), on 127.0.0.1 only, with token authentication on (no notice printed about it) and
   Ray's usage statistics off; it stops with the run.
-- `auto`, `HOST:PORT` (the cluster's GCS) or `ray://HOST:10001` (Ray Client): that cluster; the
-  authentication and reporting settings are the cluster's. A cluster started on this machine's
-  loopback (`ray start --head --node-ip-address=127.0.0.1`) is reached as 127.0.0.1.
+- `auto` or `HOST:PORT` (the cluster's GCS): that cluster; the authentication and reporting
+  settings are the cluster's. A cluster started on this machine's loopback
+  (`ray start --head --node-ip-address=127.0.0.1`) is reached as 127.0.0.1. Not `ray://`: Ray
+  Data needs its driver on a node of the cluster (Ray Client is refused with what to do).
 
 Ray is imported inside the functions: `python -m im2txt --help` works without it.
 """
@@ -42,11 +43,19 @@ class ClusterInfo:
         return sum(self.node_cpus)
 
 
-def check_ray() -> None:
-    """Im2txtError saying how to install Ray unless it is installed; Ray is not imported (its
-    settings below are read from the environment when it is)."""
+def check_ray(address: str | None) -> None:
+    """Im2txtError, before anything is written, if Ray is not installed (Ray is not imported:
+    its settings below are read from the environment when it is) or the address is Ray
+    Client's, which Ray Data cannot use (its executor needs a driver in the cluster,
+    ray-project/ray#42739)."""
     if importlib.util.find_spec("ray") is None:
         raise Im2txtError(f"batch needs Ray Data: {INSTALL_HINT}")
+    if address is not None and address.startswith("ray://"):
+        raise Im2txtError(
+            f"Ray Data does not run over Ray Client ({address}): run batch on a node of the "
+            "cluster with --address auto, or submit it as a Ray job: ray job submit "
+            "--address http://HEAD:8265 -- python -m im2txt batch ... --address auto"
+        )
 
 
 def import_ray():
@@ -62,6 +71,7 @@ def import_ray():
 @contextlib.contextmanager
 def connected(address: str | None, num_cpus: int | None = None) -> Iterator[ClusterInfo]:
     """Start or join Ray for the duration of the block; always shut down (or disconnect)."""
+    check_ray(address)
     # Ray reads these when it is imported: set them first.
     if address is None or _is_loopback(address):
         # Ray's single-machine mode (as on macOS and Windows): this machine's node address is

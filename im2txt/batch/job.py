@@ -38,7 +38,7 @@ DEFAULT_STALL_SECONDS = 300.0
 
 @dataclass(frozen=True)
 class JobOptions:
-    # None: an embedded Ray; else "auto", "HOST:PORT" or "ray://HOST:10001".
+    # None: an embedded Ray; else "auto" or "HOST:PORT" (not Ray Client's ray://).
     address: str | None = None
     # Caption workers (actors, one model each); None: one per CPU of the cluster.
     workers: int | None = None

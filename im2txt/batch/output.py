@@ -65,6 +65,7 @@ class Output:
         )
         self.done: set[str] = set()
         self._journal = None
+        self._journal_rows_at_open = 0
 
     def open(self) -> set[str]:
         """Check the settings, repair a cut last line, and return the names already done."""
@@ -73,7 +74,9 @@ class Output:
         self._check_settings()
         if self.format != ".jsonl" and self.path.exists():
             self.done.update(formats.read_names(self.path))
-        self.done.update(_repair_and_read_journal(self.journal_path))
+        journal = _repair_and_read_journal(self.journal_path)
+        self._journal_rows_at_open = len(journal)
+        self.done.update(journal)
         self._journal = open(self.journal_path, "ab")  # noqa: SIM115 (closed by close())
         return set(self.done)
 
@@ -91,6 +94,16 @@ class Output:
             self._journal.flush()
             os.fsync(self._journal.fileno())
         return new
+
+    def rows_written(self) -> int:
+        """Rows this Output has written to disk since open(), counted in the file (exact even
+        when the count kept in memory was cut short by an interrupt)."""
+        self.close()
+        if not self.journal_path.exists():
+            return 0
+        with open(self.journal_path, "rb") as file:
+            lines = sum(1 for line in file if line.endswith(b"\n"))
+        return lines - self._journal_rows_at_open
 
     def close(self) -> None:
         if self._journal is not None:

@@ -36,7 +36,7 @@ def add(commands) -> None:
     add_model_arguments(parser)
     parser.add_argument(
         "--address", metavar="ADDRESS",
-        help="an existing Ray cluster: auto, HOST:PORT or ray://HOST:10001 "
+        help="an existing Ray cluster, from one of its nodes: auto or HOST:PORT "
         "(default: an embedded Ray on this machine)",
     )  # fmt: skip
     parser.add_argument(
@@ -53,16 +53,11 @@ def add(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from im2txt.batch.archive import caption_archive
+    from im2txt.batch.archive import BatchInterrupted, caption_archive
     from im2txt.batch.job import JobOptions, JobPlan
 
     options = JobOptions(address=args.address, workers=args.workers, batch_size=args.batch_size)
-    bar = stderr_progress("Captioning")
-    state = {"written": 0, "total": 0}
-
-    def progress(written: int, total: int) -> None:
-        state.update(written=written, total=total)
-        bar(written, total)
+    progress = stderr_progress("Captioning")
 
     def on_plan(plan: JobPlan) -> None:
         print(f"Model: {plan.model}", file=sys.stderr)
@@ -78,10 +73,12 @@ def run(args: argparse.Namespace) -> int:
         summary = caption_archive(
             args.inputs, args.out, args.model, decode_config(args), options, on_plan, progress
         )
-    except KeyboardInterrupt:
+    except BatchInterrupted as stop:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)  # end the progress bar's line
         print(
-            f"\ninterrupted: {state['written']} of {state['total']} images written to "
-            f"{args.out}; run the same command again to go on",
+            f"interrupted: {stop.written} of {stop.total} images written to {args.out}; "
+            "run the same command again to go on",
             file=sys.stderr,
         )
         return 130

@@ -160,24 +160,43 @@ def test_embedded_ray_gives_caption_manys_captions_and_error_rows(tmp_path, phot
     assert out.read_bytes() == before
 
 
-def test_a_killed_driver_loses_nothing_and_the_rerun_writes_each_image_once(tmp_path, many, tiny):
-    out = tmp_path / "captions.jsonl"
-    args = [many, "--out", out, "--model", tiny, "--batch-size", "4"]
-    run = BatchRun(args)
+def stop_midway(run: BatchRun, out: Path, signum: int, group: bool) -> bytes:
+    """Send `signum` to the driver (or, as a terminal's Ctrl-C, its process group) once it has
+    written 8 rows; the file's complete lines after it stopped."""
+    before = rows_so_far(out)
     try:
-        wait_for(lambda: rows_so_far(out) >= 8, timeout=180, what="the first rows")
-        os.kill(run.process.pid, signal.SIGKILL)
-        run.process.wait(timeout=30)
+        wait_for(lambda: rows_so_far(out) >= before + 8, timeout=180, what="8 new rows")
+        (os.killpg if group else os.kill)(run.process.pid, signum)
+        run.process.wait(timeout=60)
     finally:
-        run.close()  # Ray's processes of the killed driver go too
+        run.close()  # Ray's processes of a killed driver go too
     written = out.read_bytes()
     complete = written[: written.rfind(b"\n") + 1]
-    assert 8 <= complete.count(b"\n") < MANY, "the driver was not killed mid-run"
+    assert before + 8 <= complete.count(b"\n") < MANY, "the run was not stopped midway"
+    return complete
+
+
+def test_ctrl_c_or_a_killed_driver_lose_nothing_and_reruns_write_each_image_once(
+    tmp_path, many, tiny
+):
+    out = tmp_path / "captions.jsonl"
+    args = [many, "--out", out, "--model", tiny, "--batch-size", "4"]
+
+    run = BatchRun(args)
+    first = stop_midway(run, out, signal.SIGINT, group=True)  # Ctrl-C in a terminal
+    assert run.process.returncode == 130
+    written = first.count(b"\n")
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"interrupted: {written} of {MANY} images written to {out}; "
+        "run the same command again to go on"
+    )
+
+    second = stop_midway(BatchRun(args), out, signal.SIGKILL, group=False)
+    assert second.startswith(first) and len(second) > len(first)
 
     status, err = run_batch(args)
     assert status == 0, err
-    final = out.read_bytes()
-    assert final.startswith(complete)  # nothing written before the kill was lost or changed
+    assert out.read_bytes().startswith(second)  # nothing written before a stop was lost
     found = rows(out)
     counts = Counter(row["image"] for row in found)
     assert len(found) == MANY and set(counts.values()) == {1}
