@@ -67,7 +67,7 @@ def caption_archive(
     started = time.perf_counter()
     decode = decode or DecodeConfig()
     options = options or JobOptions()
-    check_ray(options.address)  # before anything is written
+    check_ray()  # before anything is written
     names = expand_inputs(inputs)
     if not names:
         raise Im2txtError(f"no image files in {', '.join(inputs)}")

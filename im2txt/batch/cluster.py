@@ -3,10 +3,10 @@
 - No address: a private Ray started for this run (`address="local"`, never one found on the
   machine), on 127.0.0.1 only, with token authentication on (no notice printed about it) and
   Ray's usage statistics off; it stops with the run.
-- `auto` or `HOST:PORT` (the cluster's GCS): that cluster; the authentication and reporting
+- `auto` or `HOST:PORT` (the cluster's GCS, from one of its nodes) or `ray://HOST:10001` (Ray
+  Client, from anywhere; see client.py): that cluster; the authentication and reporting
   settings are the cluster's. A cluster started on this machine's loopback
-  (`ray start --head --node-ip-address=127.0.0.1`) is reached as 127.0.0.1. Not `ray://`: Ray
-  Data needs its driver on a node of the cluster (Ray Client is refused with what to do).
+  (`ray start --head --node-ip-address=127.0.0.1`) is reached as 127.0.0.1.
 
 Ray is imported inside the functions: `python -m im2txt --help` works without it.
 """
@@ -35,27 +35,21 @@ class ClusterInfo:
     where: str
     # Logical CPUs of each alive node.
     node_cpus: tuple[float, ...]
-    # The node this driver runs on: where local files are read.
+    # The node this driver runs on: where local files are read ("" over Ray Client).
     driver_node: str
+    # Connected over Ray Client (ray://): this process is not part of the cluster.
+    client: bool = False
 
     @property
     def cpus(self) -> float:
         return sum(self.node_cpus)
 
 
-def check_ray(address: str | None) -> None:
-    """Im2txtError, before anything is written, if Ray is not installed (Ray is not imported:
-    its settings below are read from the environment when it is) or the address is Ray
-    Client's, which Ray Data cannot use (its executor needs a driver in the cluster,
-    ray-project/ray#42739)."""
+def check_ray() -> None:
+    """Im2txtError, before anything is written, if Ray is not installed. Ray is not imported:
+    its settings below are read from the environment when it is."""
     if importlib.util.find_spec("ray") is None:
         raise Im2txtError(f"batch needs Ray Data: {INSTALL_HINT}")
-    if address is not None and address.startswith("ray://"):
-        raise Im2txtError(
-            f"Ray Data does not run over Ray Client ({address}): run batch on a node of the "
-            "cluster with --address auto, or submit it as a Ray job: ray job submit "
-            "--address http://HEAD:8265 -- python -m im2txt batch ... --address auto"
-        )
 
 
 def import_ray():
@@ -71,7 +65,6 @@ def import_ray():
 @contextlib.contextmanager
 def connected(address: str | None, num_cpus: int | None = None) -> Iterator[ClusterInfo]:
     """Start or join Ray for the duration of the block; always shut down (or disconnect)."""
-    check_ray(address)
     # Ray reads these when it is imported: set them first.
     if address is None or _is_loopback(address):
         # Ray's single-machine mode (as on macOS and Windows): this machine's node address is
@@ -99,10 +92,12 @@ def connected(address: str | None, num_cpus: int | None = None) -> Iterator[Clus
         raise Im2txtError(f"cannot {where}: {str(e).splitlines()[0]}") from None
     try:
         nodes = [node for node in ray.nodes() if node.get("Alive")]
+        client = address is not None and address.startswith("ray://")
         info = ClusterInfo(
             where="embedded Ray" if address is None else f"Ray cluster at {address}",
             node_cpus=tuple(float(node["Resources"].get("CPU", 0)) for node in nodes),
-            driver_node=ray.get_runtime_context().get_node_id(),
+            driver_node="" if client else ray.get_runtime_context().get_node_id(),
+            client=client,
         )
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         yield info

@@ -36,8 +36,8 @@ def add(commands) -> None:
     add_model_arguments(parser)
     parser.add_argument(
         "--address", metavar="ADDRESS",
-        help="an existing Ray cluster, from one of its nodes: auto or HOST:PORT "
-        "(default: an embedded Ray on this machine)",
+        help="an existing Ray cluster: auto or HOST:PORT from one of its nodes, "
+        "ray://HOST:10001 from anywhere (default: an embedded Ray on this machine)",
     )  # fmt: skip
     parser.add_argument(
         "--workers", type=positive_int, metavar="N",

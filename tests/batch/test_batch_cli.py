@@ -45,18 +45,3 @@ def test_the_command_line_starts_without_importing_ray_or_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
-
-
-def test_ray_client_addresses_are_refused_with_what_to_do_instead(tmp_path):
-    out = tmp_path / "captions.jsonl"
-    status = subprocess.run(
-        [sys.executable, "-m", "im2txt", "batch", "sample_images", "--out", str(out),
-         "--address", "ray://127.0.0.1:10001"],
-        cwd=REPO, capture_output=True, text=True,
-    )  # fmt: skip
-    assert status.returncode == 1
-    assert status.stderr.startswith(
-        "error: Ray Data does not run over Ray Client (ray://127.0.0.1:10001): run batch on a "
-        "node of the cluster with --address auto, or submit it as a Ray job"
-    )
-    assert list(tmp_path.iterdir()) == []

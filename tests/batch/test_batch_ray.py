@@ -41,8 +41,9 @@ WORKER = r"^ray::MapWorker\(MapBatches\(CaptionWorker\)\)"
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two nodes of one CPU each on 127.0.0.1: each caption worker gets a node of its own."""
-    cluster = LocalCluster(nodes=[1, 1])
+    """Two nodes of one CPU each on 127.0.0.1 (each caption worker gets a node of its own), the
+    head running Ray Client's server."""
+    cluster = LocalCluster(nodes=[1, 1], client=True)
     yield cluster
     cluster.close()
 
@@ -253,6 +254,31 @@ def test_a_killed_worker_is_replaced_and_every_image_written_once(tmp_path, many
     found = rows(out)
     counts = Counter(row["image"] for row in found)
     assert len(found) == MANY and set(counts.values()) == {1}
+    assert_matches_caption_many(found, tiny, threads=1)
+
+
+def test_over_ray_client_a_run_resumes_what_a_run_on_the_cluster_began(
+    tmp_path, photos, tiny, cluster
+):
+    out = tmp_path / "captions.jsonl"
+    seeds = [str(photos / name) for name in oi.seed_image_names()]
+    status, err = run_batch(
+        [*seeds[:3], "--out", out, "--model", tiny, "--address", cluster.address]
+    )
+    assert status == 0, err
+    begun = out.read_bytes()
+
+    args = [photos, "--out", out, "--model", tiny, "--address", cluster.client_address]
+    status, err = run_batch(args)
+    assert status == 0, err
+    assert f"Ray: Ray cluster at {cluster.client_address}, 2 nodes, 2 CPUs; 2 workers" in err
+    walked = sorted(str(path) for path in photos.rglob("*") if path.is_file())
+    assert (
+        f"Done: {len(walked)} images, {len(walked) - 3} captioned by this run (1 errors), 3 " in err
+    )
+    assert out.read_bytes().startswith(begun)
+    found = rows(out)
+    assert [row["image"] for row in found] == seeds[:3] + [n for n in walked if n not in seeds[:3]]
     assert_matches_caption_many(found, tiny, threads=1)
 
 
