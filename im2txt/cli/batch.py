@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(
         f"Done: {summary.images} images, {summary.written} captioned by this run "
-        f"({summary.errors} errors), {summary.skipped} already in {args.out}; "
+        f"({summary.errors} error{'s' * (summary.errors != 1)}), {summary.skipped} already in "
+        f"{args.out}; "
         f"{summary.seconds:.1f} s, {summary.images_per_second:.2f} images/s "
         f"(first row after {summary.startup_seconds:.1f} s)",
         file=sys.stderr,
