@@ -1,6 +1,6 @@
 """Batch benchmark: `batch` on Ray with 1 and 2 workers against caption_many in one process.
 
-    python bench/bench_batch.py            # ~8 minutes on a 2-core machine; needs ray[data]
+    python bench/bench_batch.py            # ~10 minutes on a 2-core machine; needs ray[data]
 
 The same 200 JPEGs (the seed photos and synthetic 640x480 photos, as bench_engine.py) and the
 same COCO-size checkpoint (random weights, original TF1 format, real vocabulary), captioned:
