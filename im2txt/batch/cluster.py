@@ -18,6 +18,8 @@ import importlib.util
 import logging
 import math
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -70,10 +72,27 @@ def connected(address: str | None, num_cpus: int | None = None) -> Iterator[Clus
         # Ray's single-machine mode (as on macOS and Windows): this machine's node address is
         # 127.0.0.1, so every server binds to the loopback only.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    temporary = None
     if address is None:
         # Set explicitly, Ray keeps token authentication on without printing a notice.
         os.environ.setdefault("RAY_AUTH_MODE", "token")
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if "RAY_TMPDIR" not in os.environ:
+            # The run's Ray sessions and logs, removed with it (Ray would keep them in
+            # /tmp/ray). Short: Ray's socket paths there must stay under ~100 characters.
+            temporary = tempfile.mkdtemp(prefix="im2txt-ray-", dir=_short_temp_root())
+            os.environ["RAY_TMPDIR"] = temporary
+    try:
+        with _started(address, num_cpus) as info:
+            yield info
+    finally:
+        if temporary is not None:
+            del os.environ["RAY_TMPDIR"]
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _started(address: str | None, num_cpus: int | None) -> Iterator[ClusterInfo]:
     ray = import_ray()
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
@@ -143,6 +162,10 @@ def default_workers(info: ClusterInfo) -> int:
 
 def _capacity(node_cpus: tuple[float, ...], share: float) -> int:
     return sum(math.floor(cpus / share + 1e-9) for cpus in node_cpus)
+
+
+def _short_temp_root() -> str | None:
+    return "/tmp" if os.path.isdir("/tmp") else None
 
 
 def _is_loopback(address: str) -> bool:

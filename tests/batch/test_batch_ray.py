@@ -128,8 +128,10 @@ def test_embedded_ray_gives_caption_manys_captions_and_error_rows(tmp_path, phot
     out = tmp_path / "captions.jsonl"
     missing = photos / "not-there.jpg"
     args = [photos, missing, "--out", out, "--model", SHIPPED_DEMO, "--workers", "1"]
-    status, err = run_batch(args)
+    before = set(Path("/tmp").glob("im2txt-ray-*"))
+    status, err = run_batch(args, ray_tmpdir=False)
     assert status == 0, err
+    assert set(Path("/tmp").glob("im2txt-ray-*")) == before  # its Ray's files went with it
     found = rows(out)
     names = [row["image"] for row in found]
     walked = sorted(str(path) for path in photos.rglob("*") if path.is_file())
