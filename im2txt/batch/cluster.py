@@ -104,7 +104,7 @@ def _started(address: str | None, num_cpus: int | None) -> Iterator[ClusterInfo]
                 **quiet,
             )
         else:
-            ray.init(address=address, **quiet)
+            _join(ray, address, quiet)
     except (ConnectionError, RuntimeError, ValueError) as e:
         ray.shutdown()
         where = "start Ray" if address is None else f"connect to the Ray cluster at {address}"
@@ -122,6 +122,20 @@ def _started(address: str | None, num_cpus: int | None) -> Iterator[ClusterInfo]
         yield info
     finally:
         ray.shutdown()
+
+
+def _join(ray, address: str, options: dict) -> None:
+    # Ray Client's server sometimes fails to start the session it makes for a client on a
+    # busy head ("Initialization failure from server", no reason given): try again.
+    attempts = 3 if address.startswith("ray://") else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address, **options)
+            return
+        except ConnectionAbortedError:
+            ray.shutdown()
+            if attempt == attempts:
+                raise
 
 
 def worker_cpus(node_cpus: tuple[float, ...], workers: int) -> float:
