@@ -11,7 +11,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from im2txt.cli import caption, export, models, train_demo, video
+from im2txt.cli import batch, caption, export, models, train_demo, video
 from im2txt.cli.common import import_tensorflow_quietly
 from im2txt.errors import Im2txtError
 
@@ -22,7 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
-    import_tensorflow_quietly()
+    if getattr(args, "tensorflow", True):
+        import_tensorflow_quietly()
     # Pillow warns about what it can read past (broken EXIF, large images); the command line
     # reports each file's outcome in one line of its own.
     warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
@@ -48,4 +49,5 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_convert(commands)
     train_demo.add(commands)
     export.add(commands)
+    batch.add(commands)
     return parser

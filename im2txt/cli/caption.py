@@ -6,9 +6,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
+from im2txt.batch.inputs import image_files
 from im2txt.cli.common import (
     add_decode_arguments,
     add_model_arguments,
@@ -16,7 +15,6 @@ from im2txt.cli.common import (
     load_model_for,
     stderr_progress,
 )
-from im2txt.image_processing import IMAGE_SUFFIXES
 
 
 def add(commands) -> None:
@@ -35,25 +33,6 @@ def add(commands) -> None:
         "--json", action="store_true", help="print one JSON array on stdout instead of text"
     )
     parser.set_defaults(run=run)
-
-
-def image_files(paths: Sequence[str]) -> list[str]:
-    """Files named on the command line as given; folders walked for images, sorted."""
-    files: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            walked = []
-            for folder, subfolders, names in os.walk(path):
-                subfolders.sort()
-                walked += [
-                    os.path.join(folder, name)
-                    for name in names
-                    if Path(name).suffix.lower() in IMAGE_SUFFIXES and not name.startswith(".")
-                ]
-            files += sorted(walked)
-        else:
-            files.append(path)
-    return files
 
 
 def run(args: argparse.Namespace) -> int:
