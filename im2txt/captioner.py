@@ -93,6 +93,7 @@ class Captioner:
         self.info = info
         # The beam search: one graph per call, the exact search for ties (see decoder.py).
         self.decoder: Decoder = Decoder(model, vocab.start_id, vocab.end_id)
+        self._searched = False  # whether a call has searched yet (see _caption)
         # Images preprocessed and searched together (bounds memory for long lists).
         self.batch_size = batch_size
         # Images per encoder call. On 2 cores a batch of 8 was no faster than one image at a time
@@ -154,16 +155,23 @@ class Captioner:
         as it is ready; then one search for the chunk."""
         names = list(names) if names is not None else [describe(image) for image in images]
         results: list[ImageCaptions] = []
+        # A first call for one image (a one-shot command line) searches step by step: building
+        # the search graph (~0.5 s of CPU) would cost it more than the graph saves. Any other
+        # call uses the graph, built on the first one that needs it. The answers are the same.
+        graph = self.decoder.ready or self._searched or len(images) > 1
+        self._searched = True
+        build = graph and not self.decoder.ready
         with ThreadPoolExecutor(max_workers=2) as pool:
             for start in range(0, len(images), self.batch_size):
                 chunk = range(start, min(start + self.batch_size, len(images)))
                 futures = [pool.submit(self._prepare, images[i], names[i]) for i in chunk]
-                if not self.decoder.ready:
-                    # First call: the encoder's graph is traced while the images are read; then
-                    # the search graph is traced and optimised beside the first encoder run
-                    # (tracing holds Python's lock, optimising and running do not).
+                if build:
+                    # The encoder's graph is traced while the images are read; then the search
+                    # graph is traced and optimised beside the first encoder run (tracing holds
+                    # Python's lock, optimising and running do not).
                     self.model.trace()
                     pool.submit(self.decoder.warm_up)
+                    build = False
                 states: dict[int, np.ndarray] = {}
                 errors: dict[int, str] = {}
                 pending: list[tuple[int, np.ndarray]] = []
@@ -178,7 +186,9 @@ class Captioner:
                         states.update(self._encode(pending))
                         pending = []
                 found = iter(
-                    self.decoder.search(np.stack(list(states.values())), decode) if states else []
+                    self.decoder.search(np.stack(list(states.values())), decode, graph)
+                    if states
+                    else []
                 )
                 for i in chunk:
                     if i in errors:

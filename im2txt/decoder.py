@@ -51,7 +51,8 @@ class Decoder:
         self._lock = threading.Lock()
         # True once the search graph has been traced and run (the first call optimises it).
         self.ready = False
-        # Images decided by the graph search, and by beam_search.py after a tie, since loading.
+        # Images decided by the graph search, and by beam_search.py (after a tie, or asked for)
+        # since loading.
         self.graph_images = 0
         self.exact_images = 0
 
@@ -65,14 +66,22 @@ class Decoder:
         )
         self.ready = True
 
-    def search(self, initial_states: np.ndarray, config: DecodeConfig) -> list[list[Hypothesis]]:
+    def search(
+        self, initial_states: np.ndarray, config: DecodeConfig, graph: bool = True
+    ) -> list[list[Hypothesis]]:
         """Each image's hypotheses, best first, exactly as beam_search.beam_search returns them.
 
         initial_states: [num_images, state_size], the states after feed_image.
+        graph: False searches step by step with beam_search.py (the same answer; for a single
+            image before the graph is built, building it costs more than it saves).
         """
         initial_states = np.asarray(initial_states, np.float32)
         if len(initial_states) == 0:
             return []
+        if not graph:
+            with self._lock:
+                self.exact_images += len(initial_states)
+            return self._exact(initial_states, config)
         denominators = score_denominators(config)
         found = self._search(
             tf.constant(initial_states),
@@ -100,9 +109,7 @@ class Decoder:
         ]
         again = [image for image in range(len(initial_states)) if tied[image]]
         if again:
-            exact = beam_search(
-                initial_states[again], self.model.inference_step, self.start_id, self.end_id, config
-            )
+            exact = self._exact(initial_states[again], config)
             for image, hypotheses in zip(again, exact, strict=True):
                 results[image] = hypotheses
         self.ready = True
@@ -110,6 +117,11 @@ class Decoder:
             self.exact_images += len(again)
             self.graph_images += len(initial_states) - len(again)
         return results
+
+    def _exact(self, initial_states: np.ndarray, config: DecodeConfig) -> list[list[Hypothesis]]:
+        return beam_search(
+            initial_states, self.model.inference_step, self.start_id, self.end_id, config
+        )
 
     def _search_graph(self, states, beam_size, max_caption_length, denominators):
         return graph_beam_search(

@@ -232,3 +232,28 @@ def test_equals_the_exact_search_at_coco_size_with_ties():
 def test_no_images():
     decoder = Decoder(TableModel([T1]), S, E)
     assert decoder.search(np.zeros((0, 1), np.float32), DecodeConfig()) == []
+
+
+def test_the_captioner_builds_the_graph_unless_its_first_call_is_one_image(tmp_path):
+    # One-shot command line: the first caption() searches step by step (building the graph would
+    # cost more); the next call and any call for several images use the graph. Same captions.
+    from fixtures.paths import SEED_IMAGES
+    from fixtures.tiny_model import write_tiny_bundle
+    from im2txt import load_captioner
+
+    photos = [str(p) for p in sorted(SEED_IMAGES.glob("*.jpg"))[:3]]
+    bundle = write_tiny_bundle(tmp_path / "tiny", seed=3)
+    captioner = load_captioner(bundle)
+    decoder = captioner.decoder
+    first = captioner.caption(photos[0])
+    assert (decoder.ready, decoder.graph_images, decoder.exact_images) == (False, 0, 1)
+    assert captioner.caption(photos[0]) == first
+    assert decoder.ready and (decoder.graph_images, decoder.exact_images) == (1, 1)
+
+    batch = load_captioner(bundle)
+    batched = batch.caption_many(photos)[0]  # 3 images a round: other matmul shapes, same text
+    assert [c.text for c in batched] == [c.text for c in first]
+    assert [c.log_probability for c in batched] == pytest.approx(
+        [c.log_probability for c in first], rel=1e-5
+    )
+    assert (batch.decoder.graph_images, batch.decoder.exact_images) == (3, 0)
