@@ -1,11 +1,11 @@
 """Encoded image bytes -> the encoder's input, in TensorFlow ops (the exported model's front end).
 
-The same pixels as image_processing.py gives the Captioner, without Python. JPEG: TensorFlow's
-decoder with its default arguments (the original graph's decode_jpeg), then the EXIF orientation
-applied as image_processing._apply_orientation does. Other formats (PNG, GIF, BMP): decode_image
-to RGB; unlike the Captioner, an alpha channel is dropped rather than shown on white (the
-original's decode_png(channels=3) did the same) and PNG orientation tags are not read. Then the
-original preprocessing with TensorFlow's own kernels: float in [0, 1], TF1 bilinear resize
+The same pixels as the Captioner's image loading and preprocessing give, without Python. JPEG:
+TensorFlow's decoder with its default arguments (the original graph's decode_jpeg), then the EXIF
+orientation applied as the Captioner's loader applies it. Other formats (PNG, GIF, BMP):
+decode_image to RGB; unlike the Captioner, an alpha channel is dropped rather than shown on white
+(the original's decode_png(channels=3) did the same) and PNG orientation tags are not read. Then
+the original preprocessing with TensorFlow's own kernels: float in [0, 1], TF1 bilinear resize
 (align_corners=False, half_pixel_centers=False), central crop, (x - 0.5) * 2.
 """
 
@@ -17,7 +17,7 @@ from im2txt.config import ModelConfig
 
 _ORIENTATION_TAG = 0x0112
 # Per EXIF orientation 0-8 (0 and unknown values: as 1): mirror first, then turn counter-clockwise
-# this many quarter turns (image_processing._apply_orientation in table form).
+# this many quarter turns (the Captioner loader's _apply_orientation in table form).
 _MIRRORED = (False, False, True, False, True, True, False, True, False)
 _QUARTER_TURNS = (0, 0, 0, 2, 2, 1, 3, 3, 1)
 
