@@ -9,7 +9,9 @@ from being cut (a fixed-level ContentDetector cuts a fast pan). ThresholdDetecto
 through black, which change too little from frame to frame to be cuts: a fade out and back in is
 one cut, at the first frame of the fade-in whose mean level is back over FADE_LEVEL (its
 fade_bias +1). The new shot starts where its picture starts to show; the black ends the shot
-before. Cross-dissolves are not looked for.
+before. AdaptiveDetector's cuts from or to a frame darker than FADE_LEVEL are dropped: as a picture
+fades its saturation stays up, so the step to black looks like a cut (and a cut between two black
+frames is no change of picture). Cross-dissolves are not looked for.
 
 Times. ffmpeg writes each frame's timestamp and time base to a file as it decodes
 (-stats_enc_pre), so a cut's time is its first frame's exact presentation time from the first
@@ -189,12 +191,11 @@ def _detect(
 
     width = min(DETECT_WIDTH, info.width)
     height = max(1, round(width * info.height / info.width))
-    detectors = [
-        # min_scene_len 0: short shots are merge_short_shots' business, in seconds.
-        AdaptiveDetector(adaptive_threshold=threshold, min_scene_len=0),
-        ThresholdDetector(threshold=FADE_LEVEL, min_scene_len=0, fade_bias=1.0),
-    ]
-    found: set[int] = set()
+    # min_scene_len 0: short shots are merge_short_shots' business, in seconds.
+    cuts = AdaptiveDetector(adaptive_threshold=threshold, min_scene_len=0)
+    fades = ThresholdDetector(threshold=FADE_LEVEL, min_scene_len=0, fade_bias=1.0)
+    found: dict[object, set[int]] = {cuts: set(), fades: set()}
+    levels = []  # each frame's mean level, as ThresholdDetector measures it
     expected = info.frame_count
     buffer = bytearray(width * height * 3)  # the detectors keep what they compute, not frames
     frame = np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
@@ -210,15 +211,16 @@ def _detect(
         with Process(decode_command(info, filters, "bgr24", options), info.label) as decoder:
             while decoder.read_into(buffer):
                 timecode = FrameTimecode(count, fps=info.frame_rate)
-                for detector in detectors:
-                    found.update(cut.frame_num for cut in detector.process_frame(timecode, frame))
+                for detector, frames in found.items():
+                    frames.update(c.frame_num for c in detector.process_frame(timecode, frame))
+                levels.append(frame.mean())
                 count += 1
                 if progress and count % PROGRESS_EVERY == 0:
                     progress("shots", count, max(expected, count + 1))
             if count:
                 last = FrameTimecode(count - 1, fps=info.frame_rate)
-                for detector in detectors:
-                    found.update(cut.frame_num for cut in detector.post_process(last))
+                for detector, frames in found.items():
+                    frames.update(c.frame_num for c in detector.post_process(last))
             code, log = decoder.finish()
         check_decoded(info, count, count / info.fps, expected, code, log)
         lines = stamps.read_text(encoding="utf-8").split()
@@ -229,4 +231,5 @@ def _detect(
     times = list(itertools.accumulate(times, max))
     if progress:
         progress("shots", count, count)
-    return times, {i for i in found if 0 < i < count}
+    lit = {i for i in found[cuts] if 0 < i < count and min(levels[i - 1 : i + 1]) >= FADE_LEVEL}
+    return times, lit | {i for i in found[fades] if 0 < i < count}
