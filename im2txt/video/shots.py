@@ -104,11 +104,15 @@ def find_shots(
     times, found = _detect(info, config.threshold, progress)
     end = times[-1] + 1 / info.frame_rate
     index = {times[i]: i for i in sorted(found, reverse=True)}  # equal times: the first frame
-    kept = merge_short_shots(sorted({times[i] for i in found}), end, Fraction(config.min_shot))
+    # As a decimal fraction: 0.4 s must keep a shot of exactly 10 frames at 25 fps.
+    min_shot = Fraction(config.min_shot).limit_denominator(1000)
+    kept = merge_short_shots(sorted({times[i] for i in found}), end, min_shot)
     return Shots(tuple(times), tuple(index[t] for t in kept), end)
 
 
-def merge_short_shots(cuts: Sequence[Fraction], end: Fraction, min_shot: Fraction) -> list:
+def merge_short_shots(
+    cuts: Sequence[Fraction], end: Fraction, min_shot: Fraction
+) -> list[Fraction]:
     """The cuts (sorted times) left when every shot lasts at least min_shot: a cut whose shot is
     shorter (to the next cut or `end`) is dropped; then cuts too close to the start."""
     following = [*cuts[1:], end][: len(cuts)]

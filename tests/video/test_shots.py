@@ -96,6 +96,8 @@ def test_a_shot_shorter_than_the_minimum_joins_the_shot_before(clips):
     shots = find_shots(probe(clips["fade"]), ShotConfig(min_shot=0.5))
     assert shots.cuts[1:] == (118,)  # 110-117 (0.32 s) is the end of the blue shot
     assert shots.cut_times[1] == pytest.approx(118 / 25)
+    # A shot of exactly the minimum stays (8 frames at 25 fps: 0.32 s, not a float's 0.32000..01).
+    assert find_shots(probe(clips["fade"]), ShotConfig(min_shot=0.32)).cuts[1:] == (110, 118)
 
 
 def test_variable_frame_rate_cuts_are_at_the_frames_own_times(tmp_path):
