@@ -233,3 +233,29 @@ def test_a_damaged_clip_is_one_line(clips, tmp_path):
     with pytest.raises(VideoError) as caught:
         caption_video(ColourCaptioner(), cut, shots=ShotConfig())
     assert str(caught.value).startswith(f"{cut}: ") and "\n" not in str(caught.value)
+
+
+def test_a_rotated_clip_is_cut_and_sampled_upright(clips, tmp_path):
+    import subprocess
+
+    from fixtures.clips import ffmpeg_exe
+
+    rotated = tmp_path / "rotated.mp4"
+    command = [ffmpeg_exe(), "-v", "error", "-display_rotation", "90", "-i", str(clips["cuts"]),
+               "-c", "copy", str(rotated)]  # fmt: skip
+    subprocess.run(command, check=True)
+    info = probe(rotated)
+    assert (info.width, info.height) == (120, 160)
+    assert find_shots(info).cuts == (50, 120)
+    shapes = []
+
+    class Shapes(ColourCaptioner):
+        def caption_many(self, images, decode=None, progress=None):
+            shapes.extend(image.shape for image in images)
+            return super().caption_many([np.rot90(image, -1) for image in images])
+
+    captioner = Shapes()
+    captions = caption_video(captioner, info, every=1.0, shots=ShotConfig())
+    assert set(shapes) == {(160, 120, 3)}
+    assert captioner.seen == [0, 29, 50, 79, 109, 120, 149]  # turned back, the same frames
+    assert [s.text for s in captions.segments] == ["a red shot", "a blue shot", "a green shot"]
