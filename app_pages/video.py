@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from im2txt.video import DEFAULT_EVERY, MAX_DURATION
+from im2txt.video import DEFAULT_EVERY, MAX_DURATION, ShotConfig
 from ui import clips, controls, fetch, models
 
 st.title("Caption a video")
@@ -24,7 +24,10 @@ sample = None
 if samples and upload is None:
     sample = st.selectbox("Or use a sample clip", [None, *samples],
                           format_func=lambda p: "—" if p is None else p.name)  # fmt: skip
-every = st.number_input("Caption one frame every … seconds", 0.2, 10.0, DEFAULT_EVERY, 0.5)
+sampling = st.radio("Caption", clips.SAMPLING, horizontal=True)
+shots = ShotConfig() if sampling == clips.SAMPLING[1] else None
+every = st.number_input("Caption one frame every … seconds", 0.2, 10.0, DEFAULT_EVERY, 0.5,
+                        help="At each shot change: within each shot, from its cut.")  # fmt: skip
 
 if upload is not None:
     name, data = upload.name, upload.getbuffer()  # a view: no second copy of a 200 MB upload
@@ -34,10 +37,10 @@ else:
     st.info("Upload a clip or pick the sample, then press **Caption video**.")
     st.stop()
 
-key = clips.clip_key(data, every, settings.decode, captioner.info.source)
+key = clips.clip_key(data, every, settings.decode, captioner.info.source, shots)
 clip = clips.stored_clip(key)
 if st.button("Caption video", type="primary"):
-    clip = clips.caption_clip(name, data, every, settings.decode, captioner.info.source)
+    clip = clips.caption_clip(name, data, every, settings.decode, captioner.info.source, shots)
 if clip is not None:
     clips.render_clip(clip)
     if demo:

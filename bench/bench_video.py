@@ -6,8 +6,11 @@
 Builds a clip of moving generated shapes (six scenes of 5 s at 30 fps, with a 440 Hz tone), then
 times caption_video (sampling pass + captioning) and render_video (decode, draw, encode, mux)
 separately, and captioning the sampled frames in one caption_many call against one caption() call
-per frame. Uses the shipped demo model, or a random-weights model of its shape when it is not
-there. --clip times an existing video instead (real footage is harder to encode than shapes).
+per frame. Then the same with shot detection (`video --scenes`): the detection pass alone (every
+frame decoded small and given to PySceneDetect), and caption_video with shots, against sampling
+every --every seconds: seconds and frames captioned. Uses the shipped demo model, or a
+random-weights model of its shape when it is not there. --clip times an existing video instead
+(real footage is harder to encode than shapes).
 """
 
 from __future__ import annotations
@@ -128,7 +131,35 @@ def main() -> int:
             reference = f"  [{references[scene]}]" if scene < len(references) else ""
             print(f"  {segment.start:5.1f}-{segment.end:5.1f} s  {segment.text}  "
                   f"(p={segment.probability:.3f}){reference}")  # fmt: skip
+        print()
+        compare_shots(captioner, info, args, captioning, rendering, len(captions.samples))
     return 0
+
+
+def compare_shots(captioner, info, args, captioning, rendering, samples) -> None:
+    """Captioning with shot detection against sampling by time: seconds, frames captioned."""
+    detect_runs, shot_runs = [], []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        shots = video.find_shots(info)
+        detect_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        captions = video.caption_video(captioner, info, every=args.every, shots=video.ShotConfig())
+        shot_runs.append(time.perf_counter() - started)
+    detecting, shot_captioning = statistics.median(detect_runs), statistics.median(shot_runs)
+    seconds, frames = info.duration, len(shots.times)
+    print(f"shots: {len(shots.cuts)} cut(s) at "
+          f"{', '.join(f'{t:.3f}' for t in shots.cut_times) or 'none'} s; "
+          f"detection pass alone {detecting:.2f} s for {frames} frames "
+          f"({frames / detecting:.0f} frames/s)")  # fmt: skip
+    print(f"{'sampling':<22}{'caption_video':>14}{'captioned':>11}{'+ render':>10}"
+          f"{'real time':>11}")  # fmt: skip
+    for name, spent, count in (
+        (f"every {args.every:g} s", captioning, samples),
+        ("at each shot change", shot_captioning, len(captions.samples)),
+    ):
+        total = spent + rendering
+        print(f"{name:<22}{spent:>12.2f} s{count:>11}{total:>8.2f} s{seconds / total:>10.1f}x")
 
 
 class TimedCaptioner:

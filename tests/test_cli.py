@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fixtures.clips import pattern_clip
+from fixtures.clips import encode, pattern_clip, shot_frames
 from fixtures.paths import REPO
 from fixtures.tiny_model import write_tiny_bundle
 from im2txt import cli, load_captioner
@@ -151,6 +151,29 @@ def test_video_writes_the_clip_subtitles_and_prints_segments(capsys, tiny, tmp_p
     assert (tmp_path / "c.vtt").read_text().startswith("WEBVTT\n")
     assert json.loads((tmp_path / "c.json").read_text())["every"] == 0.5
     assert (tmp_path / "c.srt").read_text() == "" or " --> " in (tmp_path / "c.srt").read_text()
+
+
+def test_video_scenes_caption_each_shot_from_its_cut(capsys, tiny, tmp_path):
+    # 25 fps: cuts at frames 30 (1.2 s), 50, 54 (2.16 s) and 70 (2.8 s); 50-53 is under --min-shot.
+    shots = [("still", "red", 30), ("pan", "blue", 20), ("still", "yellow", 4),
+             ("pan", "blue", 16), ("still", "green", 30)]  # fmt: skip
+    clip = encode(tmp_path / "shots.mp4", shot_frames(shots), "25")
+    status, out, err = run(
+        capsys, "video", clip, "--model", tiny, "--scenes", "--scene-threshold", "3",
+        "--min-shot", "0.4", "--every", "1", "--json", tmp_path / "c.json",
+    )  # fmt: skip
+    assert status == 0, err
+    document = json.loads((tmp_path / "c.json").read_text())
+    cuts = document["cuts"]
+    assert cuts == pytest.approx([1.2, 2.16, 2.8])  # the yellow shot (2.0-2.16 s) joined the blue
+    assert "Shots: 4; cuts at 00:01.2, 00:02.2, 00:02.8" in err
+    starts = [segment["start"] for segment in document["segments"]]
+    assert set(cuts) <= set(starts)  # a segment starts at every cut
+    assert all(segment["shot"] in (0, 1, 2, 3) for segment in document["segments"])
+    assert [s["time"] for s in document["samples"]] == pytest.approx([0, 1, 1.2, 2.16, 2.8, 3.8])
+    lines = out.splitlines()
+    assert lines[0].startswith("[00:00.0 - ") and "] shot 1: " in lines[0]
+    assert "] shot 4: " in lines[-1]
 
 
 def test_video_bad_input_is_one_line(capsys, tiny, tmp_path):

@@ -19,7 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
-from im2txt.video import Segment, make_captioned_video
+from im2txt.video import Segment, ShotConfig, make_captioned_video
 from ui.clip_store import ClipStore
 from ui.images import release_freed_memory
 from ui.models import load_model
@@ -51,9 +51,21 @@ class ClipResult:
     seconds: float
 
 
-def clip_key(data: bytes | memoryview, every: float, decode: DecodeConfig, model_path: str) -> str:
+# The Video page's two ways of choosing the frames to caption.
+SAMPLING = ("every N seconds", "at each shot change")
+# What each stage's progress bar says.
+STAGES = {"shots": "Finding shots", "captioning": "Captioning frames"}
+
+
+def clip_key(
+    data: bytes | memoryview,
+    every: float,
+    decode: DecodeConfig,
+    model_path: str,
+    shots: ShotConfig | None = None,
+) -> str:
     digest = hashlib.sha256(data).hexdigest()
-    return f"{digest}:{every}:{decode}:{model_path}"
+    return f"{digest}:{every}:{decode}:{model_path}:{shots}"
 
 
 def stored_clip(key: str) -> ClipResult | None:
@@ -69,9 +81,16 @@ def _session() -> str:
 
 
 def caption_clip(
-    name: str, data: bytes | memoryview, every: float, decode: DecodeConfig, model_path: str
+    name: str,
+    data: bytes | memoryview,
+    every: float,
+    decode: DecodeConfig,
+    model_path: str,
+    shots: ShotConfig | None = None,
 ) -> ClipResult | None:
     """Caption and render an uploaded clip with a progress bar; keep the result in the session.
+
+    With `shots`, each shot is captioned from its cut (and every `every` seconds within it).
 
     The upload and the rendered file live in a temporary folder removed before returning; on a
     bad clip, one error line naming the upload and None.
@@ -80,7 +99,7 @@ def caption_clip(
     started = time.perf_counter()
 
     def progress(stage: str, done: int, total: int) -> None:
-        what = "Captioning frames" if stage == "captioning" else "Rendering frames"
+        what = STAGES.get(stage, "Rendering frames")
         elapsed = time.perf_counter() - started
         bar.progress(
             min(done / max(total, 1), 1.0), text=f"{what}: {done}/{total} · {elapsed:.0f} s"
@@ -101,6 +120,7 @@ def caption_clip(
                 progress=progress,
                 thumbnail_width=160,
                 name=name,
+                shots=shots,
             )
             samples = result.captions.samples
             clip = ClipResult(
@@ -114,7 +134,7 @@ def caption_clip(
                 thumbnails=tuple(samples[s.samples[0]].thumbnail for s in result.captions.segments),
                 seconds=time.perf_counter() - started,
             )
-            key = clip_key(data, every, decode, model_path)
+            key = clip_key(data, every, decode, model_path, shots)
             clip = replace(clip, video=clip_store().put(_session(), key, result.output, clip))
     except Im2txtError as e:
         bar.empty()
@@ -136,7 +156,11 @@ def render_clip(clip: ClipResult) -> None:
     # A portrait clip as wide as the column would be taller than the screen, controls below it.
     shown = round(PORTRAIT_HEIGHT * width / height) if height > width else "stretch"
     player.video(str(clip.video), subtitles={"English": clip.vtt}, width=shown)
-    player.caption(f"{clip.name}: {len(clip.segments)} segment(s), done in {clip.seconds:.1f} s.")
+    shots = _shot_count(clip.segments)
+    found = f" in {shots} shot(s)" if shots else ""
+    player.caption(
+        f"{clip.name}: {len(clip.segments)} segment(s){found}, done in {clip.seconds:.1f} s."
+    )
     with timeline.container(height=min(TIMELINE_HEIGHT, 48 + 76 * len(clip.segments))):
         st.markdown(timeline_html(clip), unsafe_allow_html=True)
     stem = Path(clip.name).stem
@@ -156,23 +180,33 @@ def render_clip(clip: ClipResult) -> None:
 
 def timeline_html(clip: ClipResult) -> str:
     """The segments as an HTML table whose caption cells wrap: a data grid (st.dataframe) cut the
-    captions and pushed the Probability column out of sight at 1366 px."""
+    captions and pushed the Probability column out of sight at 1366 px. When shots were
+    detected, a Shot column numbers them from 1."""
+    shots = bool(_shot_count(clip.segments))
     rows = []
     for segment, thumbnail in zip(clip.segments, clip.thumbnails, strict=True):
         uri = _data_uri(thumbnail)
         frame = f'<img src="{uri}" alt="" style="width:64px;display:block">' if uri else ""
+        shot = f'<td style="text-align:right">{segment.shot + 1}</td>' if shots else ""
         rows.append(
-            f"<tr><td>{frame}</td>"
+            f"<tr><td>{frame}</td>{shot}"
             f'<td style="white-space:nowrap">{_clock(segment.start)} – {_clock(segment.end)}</td>'
             f"<td>{html.escape(segment.text)}</td>"
             f'<td style="white-space:nowrap;text-align:right">'
             f"{100 * segment.probability:.4f}%</td></tr>"
         )
-    head = "".join(f"<th>{name}</th>" for name in ("Frame", "Time", "Caption", "Probability"))
+    names = ("Frame", *(("Shot",) if shots else ()), "Time", "Caption", "Probability")
+    head = "".join(f"<th>{name}</th>" for name in names)
     return (
         '<table class="im2txt-timeline" style="width:100%;table-layout:auto">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _shot_count(segments: tuple[Segment, ...]) -> int:
+    """Shots the segments span; 0 when shots were not detected."""
+    shots = {segment.shot for segment in segments}
+    return 0 if None in shots or not shots else max(shots) + 1
 
 
 def _data_uri(pixels: np.ndarray | None) -> str | None:

@@ -108,7 +108,7 @@ def load_model_for(args: argparse.Namespace):
 
 
 def stage_progress():
-    """A progress bar on stderr per stage of the video work ("Captioning", "Rendering")."""
+    """A progress bar on stderr per stage of the video work ("Shots", "Captioning", "Rendering")."""
     bars = {}
 
     def report(stage: str, done: int, total: int) -> None:

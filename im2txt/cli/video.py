@@ -16,8 +16,16 @@ from im2txt.cli.common import (
     positive_float,
     stage_progress,
 )
-from im2txt.video import DEFAULT_EVERY, MAX_DURATION, default_output, make_captioned_video, probe
+from im2txt.video import (
+    DEFAULT_EVERY,
+    MAX_DURATION,
+    ShotConfig,
+    default_output,
+    make_captioned_video,
+    probe,
+)
 from im2txt.video.ffmpeg import check_output
+from im2txt.video.shots import DEFAULT_MIN_SHOT, DEFAULT_THRESHOLD
 
 
 def add(commands) -> None:
@@ -36,7 +44,22 @@ def add(commands) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--every", type=positive_float, default=DEFAULT_EVERY, metavar="SECONDS",
-        help=f"seconds between captioned frames (default {DEFAULT_EVERY:g})",
+        help=f"seconds between captioned frames (default {DEFAULT_EVERY:g}); with --scenes, "
+        "within each shot, from its cut",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scenes", action="store_true",
+        help="detect cuts and fades (PySceneDetect) and start a caption at each shot change",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scene-threshold", type=positive_float, default=DEFAULT_THRESHOLD, metavar="T",
+        help="with --scenes: how many times the change of the frames around it a frame's change "
+        f"must be to be a cut; lower finds more (default {DEFAULT_THRESHOLD:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-shot", type=non_negative_float, default=DEFAULT_MIN_SHOT, metavar="SECONDS",
+        help="with --scenes: shorter shots merge into the shot before "
+        f"(default {DEFAULT_MIN_SHOT:g})",
     )  # fmt: skip
     add_model_arguments(parser)
     add_decode_arguments(parser, max_length=False)
@@ -71,9 +94,15 @@ def run(args: argparse.Namespace) -> int:
         decode=decode_config(args),
         max_duration=args.max_duration or None,
         progress=stage_progress(),
+        shots=ShotConfig(args.scene_threshold, args.min_shot) if args.scenes else None,
     )
+    cuts = result.captions.cuts
+    if cuts is not None:
+        times = ", ".join(clock(cut) for cut in cuts) or "none"
+        print(f"Shots: {len(cuts) + 1}; cuts at {times}", file=sys.stderr)
     for segment in result.captions.segments:
-        print(f"[{clock(segment.start)} - {clock(segment.end)}] {segment.text} "
+        shot = f"shot {segment.shot + 1}: " if segment.shot is not None else ""
+        print(f"[{clock(segment.start)} - {clock(segment.end)}] {shot}{segment.text} "
               f"(p={segment.probability:f})")  # fmt: skip
     print(f"Wrote {result.output}", file=sys.stderr)
     for path, text in ((args.srt, result.srt), (args.vtt, result.vtt), (args.json, result.json)):

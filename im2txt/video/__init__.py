@@ -5,6 +5,8 @@ captions = caption_video(captioner, "clip.mp4", every=1.0)  # VideoCaptions: sam
 render_video(captions.info, captions.segments, "clip_captioned.mp4")
 # or both at once, what the app and the command line call:
 result = make_captioned_video(captioner, "clip.mp4")    # CaptionedVideo: captions, output
+# a caption for every shot, sampled from its cut (cuts and fades by PySceneDetect):
+captions = caption_video(captioner, "clip.mp4", shots=ShotConfig(min_shot=0.5))
 """
 
 from im2txt.video.captioned import make_captioned_video
@@ -12,6 +14,7 @@ from im2txt.video.probe import VideoInfo, probe
 from im2txt.video.render import default_output, render_video
 from im2txt.video.sampling import DEFAULT_EVERY, MAX_DURATION, caption_video, sample_frames
 from im2txt.video.segments import CaptionedVideo, Sample, Segment, VideoCaptions
+from im2txt.video.shots import ShotConfig, find_shots
 
 __all__ = [
     "DEFAULT_EVERY",
@@ -19,10 +22,12 @@ __all__ = [
     "CaptionedVideo",
     "Sample",
     "Segment",
+    "ShotConfig",
     "VideoCaptions",
     "VideoInfo",
     "caption_video",
     "default_output",
+    "find_shots",
     "make_captioned_video",
     "probe",
     "render_video",

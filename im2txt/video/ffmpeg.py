@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import IO
@@ -146,12 +147,25 @@ class Process:
         return self.log.read().decode("utf-8", "replace")
 
 
-def decode_command(info: VideoInfo, filters: str, pixel_format: str) -> list[str]:
+def decode_command(
+    info: VideoInfo,
+    filters: str,
+    pixel_format: str,
+    options: Sequence[str] = (),
+    script: Path | None = None,
+) -> list[str]:
+    """ffmpeg decoding the first video stream through `filters` to raw frames on stdout.
+
+    `options` go before the output (e.g. a frame-timestamp file); with `script`, the filters are
+    written there and read from it (`-/vf`), so that a long chain fits any command line.
+    """
     filters = ",".join([*input_filters(info.pixel_format), filters])
+    if script is not None:
+        script.write_text(filters, encoding="utf-8")
     return [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-i", url(Path(info.path)),
-        "-map", "0:V:0", "-vf", filters,
+        "-i", url(Path(info.path)), "-map", "0:V:0",
+        *(["-/vf", str(script)] if script is not None else ["-vf", filters]), *options,
         "-f", "rawvideo", "-pix_fmt", pixel_format, "pipe:1",
     ]  # fmt: skip
 

@@ -6,6 +6,9 @@ frame whose presentation time is <= t_k. This holds for any frame rate (29.97 is
 variable frame rates, because ffmpeg's fps filter with round=up does exactly this selection on the
 frames' own timestamps. Frames come upright: ffmpeg applies the rotation metadata.
 
+Shots. With a ShotConfig, cuts are detected first and each shot is sampled from its cut, every
+`every` seconds (shots.py); segments then never span a cut.
+
 Segments (segments.py), rendering (render.py); the ffmpeg plumbing is in ffmpeg.py and probe.py.
 """
 
@@ -27,6 +30,7 @@ from im2txt.errors import VideoError
 from im2txt.video.ffmpeg import Process, check_decoded, decode_command
 from im2txt.video.probe import VideoInfo, probe
 from im2txt.video.segments import Sample, VideoCaptions, merge_samples
+from im2txt.video.shots import ShotConfig, find_shots, sample_plan, shot_frames
 
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
@@ -39,8 +43,9 @@ MAX_DURATION = 600.0
 # Upper bound on the bytes of sampled frames held at once while they wait for the captioner.
 SAMPLE_MEMORY = 256 * 2**20
 
-# progress(stage, done, total): stage is "captioning" (samples) or "rendering" (frames). Totals are
-# estimates from the header until the last call, where done == total.
+# progress(stage, done, total): stage is "shots" (frames searched for cuts), "captioning" (samples)
+# or "rendering" (frames). Totals are estimates from the header until the last call, where
+# done == total.
 Progress = Callable[[str, int, int], None]
 
 
@@ -50,6 +55,8 @@ class Frame:
 
     time: float
     pixels: np.ndarray  # [height, width, 3] uint8 RGB
+    # The shot it is in, when shots were detected.
+    shot: int | None = None
 
 
 # --- the public functions ------------------------------------------------------------------------
@@ -90,10 +97,12 @@ def caption_video(
     max_duration: float | None = MAX_DURATION,
     progress: Progress | None = None,
     thumbnail_width: int | None = None,
+    shots: ShotConfig | None = None,
 ) -> VideoCaptions:
     """Caption the frames shown every `every` seconds, in batches, and merge them into segments.
 
-    With thumbnail_width, each Sample keeps its frame shrunk to that width (for timelines).
+    With `shots`, cuts are detected first and each shot is sampled every `every` seconds from its
+    cut (see shots.py). With thumbnail_width, each Sample keeps its frame shrunk to that width.
 
     Raises VideoError for a clip that cannot be used or is longer than max_duration seconds
     (None: no limit).
@@ -102,6 +111,14 @@ def caption_video(
     check_duration(info, max_duration)
     step = _every_fraction(every)
     expected = max(1, math.ceil(info.duration / step))
+    cuts = None
+    if shots is None:
+        frames: Iterator[Frame] = sample_frames(info, float(step))
+    else:
+        found = find_shots(info, shots, progress)
+        cuts = found.cut_times
+        expected = len(sample_plan(found, step))
+        frames = (Frame(t, pixels, shot) for t, shot, pixels in shot_frames(info, found, step))
     batch = _sample_batch_size(captioner, info)
     samples: list[Sample] = []
     pending: list[Frame] = []
@@ -109,7 +126,7 @@ def caption_video(
     def caption_pending(last: bool) -> None:
         found = captioner.caption_many([frame.pixels for frame in pending], decode)
         samples.extend(
-            Sample(f.time, tuple(c), _thumbnail(f.pixels, thumbnail_width))
+            Sample(f.time, tuple(c), _thumbnail(f.pixels, thumbnail_width), f.shot)
             for f, c in zip(pending, found, strict=True)
         )
         pending.clear()
@@ -117,7 +134,7 @@ def caption_video(
             done = len(samples)
             progress("captioning", done, done if last else max(expected, done + 1))
 
-    with closing(sample_frames(info, float(step))) as frames:
+    with closing(frames):
         for frame in frames:
             if len(pending) == batch:
                 caption_pending(last=False)
@@ -127,7 +144,7 @@ def caption_video(
     # less than 5 ms later (and at most one frame after that sample).
     last = samples[-1].time
     end = max(info.duration, min(last + 1 / info.fps, info.duration + 0.005))
-    return VideoCaptions(info, float(step), tuple(samples), merge_samples(samples, end))
+    return VideoCaptions(info, float(step), tuple(samples), merge_samples(samples, end), cuts)
 
 
 def check_duration(info: VideoInfo, max_duration: float | None) -> None:

@@ -1,8 +1,10 @@
 """A clip's captions: samples, and the segments they merge into.
 
-Segments. Consecutive samples with the same best caption merge into one segment, from the first
-sample's time to the next segment's first sample (the last one to the end of the clip). A segment
-shows the captions of its most confident sample (where the shared best caption is most probable).
+Segments. Consecutive samples with the same best caption (and of the same shot, when shots were
+detected) merge into one segment, from the first sample's time to the next segment's first sample
+(the last one to the end of the clip). A shot's first sample is at its cut, so every shot starts a
+segment there. A segment shows the captions of its most confident sample (where the shared best
+caption is most probable).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Sample:
     captions: tuple[Caption, ...]
     # The frame, shrunk to caption_video's thumbnail_width (RGB uint8), when asked for.
     thumbnail: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The shot the frame is in (0, 1, ...), when shots were detected.
+    shot: int | None = None
 
     @property
     def best(self) -> Caption:
@@ -49,6 +53,8 @@ class Segment:
     alternatives: tuple[Caption, ...]
     # Indices of the samples merged into this segment, in VideoCaptions.samples.
     samples: tuple[int, ...]
+    # The shot the segment is in, when shots were detected.
+    shot: int | None = None
 
     @property
     def text(self) -> str:
@@ -68,6 +74,9 @@ class VideoCaptions:
     every: float
     samples: tuple[Sample, ...]
     segments: tuple[Segment, ...]
+    # Seconds from the first frame to each detected cut (after merging short shots); None when
+    # shots were not detected.
+    cuts: tuple[float, ...] | None = None
 
     def segment_at(self, time: float) -> Segment | None:
         """The segment shown at `time` seconds, or None outside the clip."""
@@ -95,10 +104,12 @@ class CaptionedVideo:
 
 
 def merge_samples(samples: Sequence[Sample], end: float) -> tuple[Segment, ...]:
-    """Runs of samples with the same best caption, one segment each; the last one ends at `end`."""
+    """Runs of samples with the same best caption in the same shot, one segment each; the last
+    one ends at `end`."""
     groups: list[list[int]] = []
     for i, sample in enumerate(samples):
-        if groups and samples[groups[-1][0]].best.words == sample.best.words:
+        first = samples[groups[-1][0]] if groups else None
+        if first and (first.shot, first.best.words) == (sample.shot, sample.best.words):
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -113,6 +124,7 @@ def merge_samples(samples: Sequence[Sample], end: float) -> tuple[Segment, ...]:
                 caption=chosen.best,
                 alternatives=chosen.captions[1:],
                 samples=tuple(group),
+                shot=chosen.shot,
             )
         )
     return tuple(segments)

@@ -48,6 +48,8 @@ def to_json(captions: VideoCaptions) -> str:
             "audio_codec": info.audio_codec,
         },
         "every": captions.every,
+        # Seconds of each detected cut; null when shots were not detected (sampling by time).
+        "cuts": list(captions.cuts) if captions.cuts is not None else None,
         "segments": [
             {
                 "start": segment.start,
@@ -55,6 +57,7 @@ def to_json(captions: VideoCaptions) -> str:
                 **_caption(segment.caption),
                 "alternatives": [_caption(c) for c in segment.alternatives],
                 "samples": list(segment.samples),
+                "shot": segment.shot,
             }
             for segment in captions.segments
         ],

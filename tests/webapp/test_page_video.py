@@ -8,7 +8,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fixtures.clips import pattern_clip
+from fixtures.clips import encode, pattern_clip, shot_frames
 from fixtures.paths import REPO
 from fixtures.tiny_model import write_tiny_bundle
 from ui import clips
@@ -154,3 +154,25 @@ def test_a_portrait_clip_fits_the_screen(page, tmp_path):
     run_clip(page, "portrait.mp4", portrait.read_bytes())
     (video,) = page.get("video")
     assert video.proto.width_config.pixel_width == round(clips.PORTRAIT_HEIGHT * 180 / 320)
+
+
+def test_captioning_at_each_shot_change(page, tmp_path):
+    # 25 fps: cuts at 1.2 s and 2.8 s.
+    frames = shot_frames([("still", "red", 30), ("pan", "blue", 40), ("still", "green", 30)])
+    data = encode(tmp_path / "shots.mp4", frames, "25").read_bytes()
+    (radio,) = page.radio
+    assert radio.options == ["every N seconds", "at each shot change"]
+    assert radio.value == "every N seconds"  # the default is unchanged
+    radio.set_value("at each shot change")
+    page.number_input[0].set_value(5.0)  # longer than any shot: one sample per shot
+    run_clip(page, "shots.mp4", data)
+    assert not page.exception and not page.error
+    rows = timeline_rows(page)
+    assert rows[0] == ["Frame", "Shot", "Time", "Caption", "Probability"]
+    assert [row[1] for row in rows[1:]] == ["1", "2", "3"]
+    assert [row[2] for row in rows[1:]] == ["0:00.0 – 0:01.2", "0:01.2 – 0:02.8", "0:02.8 – 0:04.0"]
+    assert any("3 segment(s) in 3 shot(s)" in c.value for c in page.caption)
+    # The other mode is other work: the stored shot result is not shown for it.
+    page.radio[0].set_value("every N seconds")
+    page.run()
+    assert not page.get("download_button")
