@@ -95,6 +95,11 @@ class ImageCaptions:
 class CaptionBatch(list[ImageCaptions]):
     """caption_each's results: a list, which a notebook shows as a grid of captioned thumbnails."""
 
+    def __getitem__(self, index):
+        # A slice stays a batch, so that results[:4] in a notebook is a grid too.
+        found = super().__getitem__(index)
+        return CaptionBatch(found) if isinstance(index, slice) else found
+
     def __str__(self) -> str:
         return display.batch_text(self)
 

@@ -172,6 +172,9 @@ def test_the_batch_is_still_a_plain_list(tiny, picture):
     results = tiny.caption_each([picture, picture])
     assert results == list(results) and tuple(results) == (results[0], results[1])
     assert pickle.loads(pickle.dumps(results)) == results
+    # A slice is shown as a grid too; one item is the item.
+    assert isinstance(results[:1], CaptionBatch) and results[:1] == [results[0]]
+    assert isinstance(results[-1], ImageCaptions)
     # The path is where the picture comes from, not part of the result's value.
     assert results[0] == ImageCaptions(results[0].name, results[0].captions)
 

@@ -23,7 +23,13 @@ if TYPE_CHECKING:
 # Largest clip embedded: 2 MB is 2.7 MB as base64, under Jupyter's ~3 MB.
 MAX_EMBED_BYTES = 2_000_000
 
-_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime"}
+# The containers render_video writes, by the output's suffix.
+_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+}
 _NOTE = "color:#888;font-size:85%"
 
 
@@ -53,8 +59,9 @@ def _player(video: CaptionedVideo, max_bytes: int) -> str:
     if data is None:
         return (
             f'<p class="im2txt-no-video" style="{_NOTE}">{shown} is {size / 1e6:.1f} MB, over the '
-            f"{max_bytes / 1e6:g} MB embedded in a notebook: open the file in a player, or show "
-            "it with im2txt.video.player.video_html(video, max_bytes=...).</p>"
+            f"{max_bytes / 1e6:g} MB embedded in a notebook: open the file in a player, or embed "
+            "it anyway with IPython.display.HTML(im2txt.video.player.video_html(video, "
+            "max_bytes=...)).</p>"
         )
     mime = _TYPES.get(path.suffix.lower(), "video/mp4")
     clip = base64.b64encode(data).decode("ascii")
