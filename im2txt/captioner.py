@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex, overload
 
 import numpy as np
 
@@ -95,7 +95,11 @@ class ImageCaptions:
 class CaptionBatch(list[ImageCaptions]):
     """caption_each's results: a list, which a notebook shows as a grid of captioned thumbnails."""
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> ImageCaptions: ...
+    @overload
+    def __getitem__(self, index: slice) -> CaptionBatch: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> ImageCaptions | CaptionBatch:
         # A slice stays a batch, so that results[:4] in a notebook is a grid too.
         found = super().__getitem__(index)
         return CaptionBatch(found) if isinstance(index, slice) else found

@@ -4,6 +4,7 @@ a copy of the checkout's layout) with their outputs checked against captions com
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
 from pathlib import Path
@@ -84,7 +85,9 @@ def execute(name: str, tmp_path: Path) -> nbformat.NotebookNode:
         kernel_manager_class=ThisPython,
         resources={"metadata": {"path": str(checkout / "notebooks")}},
     )
-    client.execute()  # raises CellExecutionError on the first failing cell
+    # IPython's profile folder in the test's own folder, not the home folder.
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")}
+    client.execute(env=env)  # raises CellExecutionError on the first failing cell
     return notebook
 
 
