@@ -20,6 +20,8 @@ import im2txt
 import im2txt.video
 from fixtures.html_tree import Node, parse
 from fixtures.paths import REPO
+from fixtures.tiny_model import write_tiny_bundle
+from im2txt.storage.locations import MODEL_DIR_ENV
 
 NOTEBOOKS = REPO / "notebooks"
 NAMES = ("img2txt.ipynb", "video2txt.ipynb")
@@ -107,12 +109,16 @@ def words(node: Node) -> tuple[str, ...]:
     return tuple(span.own_text() for span in node.all("span", "im2txt-word"))
 
 
-@pytest.mark.slow
-def test_img2txt_shows_every_photo_with_its_captions(tmp_path):
+@pytest.mark.parametrize("installed", [False, True], ids=["demo model", "model installed"])
+def test_img2txt_shows_every_photo_with_its_captions(tmp_path, monkeypatch, installed):
+    if installed:  # a model in the models folder's coco/, where a COCO download goes
+        write_tiny_bundle(tmp_path / "models" / "coco")
+        monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "models"))
     notebook = execute("img2txt.ipynb", tmp_path)
     folder = REPO / "sample_images"
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     captioner = im2txt.load_captioner()
+    assert captioner.info.kind == ("custom" if installed else "demo")
     expected = captioner.caption_each(photos, names=[p.name for p in photos])
     assert len(expected) >= 6 and not any(r.error for r in expected)
     grid = parse(outputs(notebook, "text/html")[0])
@@ -130,7 +136,6 @@ def test_img2txt_shows_every_photo_with_its_captions(tmp_path):
     assert f"0) {expected[0].captions[0].text} (p=" in printed
 
 
-@pytest.mark.slow
 def test_video2txt_plays_the_captioned_clip(tmp_path):
     from im2txt.video import caption_video
 
