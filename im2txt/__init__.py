@@ -6,12 +6,13 @@ for caption in captioner.caption("photo.jpg"):
     print(caption.text, caption.probability)
 """
 
-from im2txt.captioner import Caption, Captioner, ImageCaptions, load_captioner
+from im2txt.captioner import Caption, CaptionBatch, Captioner, ImageCaptions, load_captioner
 from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ImageError, ModelError, VideoError
 
 __all__ = [
     "Caption",
+    "CaptionBatch",
     "Captioner",
     "DecodeConfig",
     "Im2txtError",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex, overload
 
 import numpy as np
 
+from im2txt import display
 from im2txt.beam_search import Hypothesis
 from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ModelError
@@ -55,6 +57,9 @@ class Caption:
     def complete(self) -> bool:
         return self.end_probability is not None
 
+    def _repr_html_(self) -> str:
+        return display.caption_html(self)
+
 
 @dataclass(frozen=True)
 class ImageCaptions:
@@ -63,6 +68,9 @@ class ImageCaptions:
     name: str
     captions: tuple[Caption, ...] = ()
     error: str | None = None
+    # The file it was read from, when given as a path: where a notebook's thumbnail comes from
+    # (a result keeps no pixels). None for bytes, arrays and Pillow images.
+    path: Path | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """The JSON shape shared by the CLI's --json and the app's download."""
@@ -73,6 +81,37 @@ class ImageCaptions:
             for c in self.captions
         ]
         return {"image": self.name, "captions": captions}
+
+    def __str__(self) -> str:
+        return display.image_text(self)
+
+    def _repr_html_(self) -> str:
+        return display.image_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+class CaptionBatch(list[ImageCaptions]):
+    """caption_each's results: a list, which a notebook shows as a grid of captioned thumbnails."""
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> ImageCaptions: ...
+    @overload
+    def __getitem__(self, index: slice) -> CaptionBatch: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> ImageCaptions | CaptionBatch:
+        # A slice stays a batch, so that results[:4] in a notebook is a grid too.
+        found = super().__getitem__(index)
+        return CaptionBatch(found) if isinstance(index, slice) else found
+
+    def __str__(self) -> str:
+        return display.batch_text(self)
+
+    def _repr_html_(self) -> str:
+        return display.batch_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 class Captioner:
@@ -129,9 +168,11 @@ class Captioner:
         names: Sequence[str] | None = None,
         decode: DecodeConfig | None = None,
         progress: Progress | None = None,
-    ) -> list[ImageCaptions]:
+    ) -> CaptionBatch:
         """Like caption_many, but a bad image gives an error entry and the others still run."""
-        return self._caption(images, names, decode or DecodeConfig(), progress, strict=False)
+        return CaptionBatch(
+            self._caption(images, names, decode or DecodeConfig(), progress, strict=False)
+        )
 
     def warm_up(self) -> None:
         """Trace the TensorFlow functions now, so the first real caption is not slow."""
@@ -191,11 +232,12 @@ class Captioner:
                     else []
                 )
                 for i in chunk:
+                    path = _file_path(images[i])
                     if i in errors:
-                        results.append(ImageCaptions(names[i], error=errors[i]))
+                        results.append(ImageCaptions(names[i], error=errors[i], path=path))
                     else:
                         captions = tuple(self._to_caption(h) for h in next(found))
-                        results.append(ImageCaptions(names[i], captions))
+                        results.append(ImageCaptions(names[i], captions, path=path))
                 if progress:
                     progress(len(results), len(images))
         return results
@@ -224,6 +266,17 @@ class Captioner:
             end_probability=None if end_probability is None else float(end_probability),
             score=float(hypothesis.score),
         )
+
+
+def _file_path(image: ImageInput) -> Path | None:
+    """The absolute path of an input given as a path (a notebook may change folder before it
+    shows the result), else None."""
+    if not isinstance(image, (str, os.PathLike)):
+        return None
+    try:
+        return Path(image).absolute()
+    except (TypeError, ValueError):  # a bytes path: load_image reports it as an error entry
+        return None
 
 
 def load_captioner(path: str | Path | None = None, vocab: str | Path | None = None) -> Captioner:

@@ -107,6 +107,17 @@ def test_the_library_never_imports_streamlit_or_the_app():
     assert offenders == set()
 
 
+def test_the_library_never_imports_jupyter():
+    """Notebooks find _repr_html_ and _repr_pretty_ by name: no import needed, none allowed."""
+    jupyter = ("IPython", "ipykernel", "ipywidgets", "jupyter_client", "nbformat", "nbclient")
+    offenders = {
+        name
+        for name, path in _modules(LIBRARY).items()
+        if any(i.split(".")[0] in jupyter for i in _imports(path, name))
+    }
+    assert offenders == set()
+
+
 def test_subpackages_do_not_use_each_other():
     """storage, video, demo and batch use the core, never each other (demo writes a bundle,
     batch ships a model's files); only the command line, the front end, uses them all."""

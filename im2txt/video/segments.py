@@ -20,6 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from im2txt.captioner import Caption
 
+from im2txt.video import player
 from im2txt.video.subtitles import to_json, to_srt, to_vtt
 
 if TYPE_CHECKING:
@@ -101,6 +102,15 @@ class CaptionedVideo:
     @property
     def json(self) -> str:
         return to_json(self.captions)
+
+    def __str__(self) -> str:
+        return player.video_text(self)
+
+    def _repr_html_(self) -> str:
+        return player.video_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 def merge_samples(samples: Sequence[Sample], end: float) -> tuple[Segment, ...]:
