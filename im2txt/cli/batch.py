@@ -82,12 +82,17 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    # A rerun with every image already written starts no job: no rate to give.
+    timing = (
+        f"; {summary.seconds:.1f} s, {summary.images_per_second:.2f} images/s "
+        f"(first row after {summary.startup_seconds:.1f} s)"
+        if summary.written
+        else "; nothing left to caption"
+    )
     print(
         f"Done: {summary.images} images, {summary.written} captioned by this run "
         f"({summary.errors} error{'s' * (summary.errors != 1)}), {summary.skipped} already in "
-        f"{args.out}; "
-        f"{summary.seconds:.1f} s, {summary.images_per_second:.2f} images/s "
-        f"(first row after {summary.startup_seconds:.1f} s)",
+        f"{args.out}{timing}",
         file=sys.stderr,
     )
     return 0

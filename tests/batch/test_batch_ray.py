@@ -155,6 +155,7 @@ def test_embedded_ray_gives_caption_manys_captions_and_error_rows(tmp_path, phot
     assert status == 0, err
     assert "Ray:" not in err
     assert f"0 captioned by this run (0 errors), {len(names)} already in" in err
+    assert err.rstrip().endswith("; nothing left to caption"), err
     assert out.read_bytes() == before
 
     # Another beam size would mix two kinds of captions in one file: refused, file untouched.
