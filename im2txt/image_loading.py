@@ -87,7 +87,7 @@ def load_image(image: ImageInput, name: str | None = None) -> LoadedImage:
     """Decode any supported input to upright RGB uint8; raises ImageError with a one-line reason."""
     name = _one_line(name or describe(image))
     if isinstance(image, (str, os.PathLike)):
-        image = _read_file(Path(image), name)
+        image = read_image_file(Path(image), name)
     if isinstance(image, (bytes, bytearray, memoryview)):
         return LoadedImage(_decode_bytes(bytes(image), name), name)
     if isinstance(image, Image.Image):
@@ -104,7 +104,7 @@ def preview(image: ImageInput, name: str | None = None, side: int = PREVIEW_SIDE
     on the shorter: what an app shows beside the captions. ImageError like load_image."""
     name = _one_line(name or describe(image))
     if isinstance(image, (str, os.PathLike)):
-        image = _read_file(Path(image), name)
+        image = read_image_file(Path(image), name)
     if isinstance(image, (bytes, bytearray, memoryview)) and bytes(image[:3]) == _JPEG_MAGIC:
         small = _jpeg_preview(bytes(image), name, side)
         if small is not None:
@@ -185,9 +185,13 @@ def _give_back_freed_memory() -> None:
 # --- reading and decoding ------------------------------------------------------------------------
 
 
-def _read_file(path: Path, name: str) -> bytes:
+def read_image_file(path: Path, name: str, max_bytes: int | None = None) -> bytes:
+    """A file's bytes (with max_bytes, at most max_bytes + 1 of them, so that a caller can tell
+    a larger file without reading it all); one ImageError line naming it when it cannot be read
+    or is empty."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:
+            data = file.read() if max_bytes is None else file.read(max_bytes + 1)
     except FileNotFoundError:
         raise ImageError(f"{name}: file not found") from None
     except IsADirectoryError:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from im2txt.batch.inputs import is_uri
 from im2txt.errors import ImageError
+from im2txt.image_loading import read_image_file
 
 # Larger files are refused unread: memory per image stays bounded whatever the archive holds.
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -43,16 +45,7 @@ def read_image_bytes(name: str) -> bytes:
 
 
 def _read_local(name: str) -> bytes:
-    try:
-        with open(name, "rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ImageError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise ImageError(f"{name}: is a folder, not an image") from None
-    except OSError as e:
-        raise ImageError(f"{name}: cannot read ({e.strerror})") from None
-    return _checked(name, data)
+    return _checked(name, read_image_file(Path(name), name, MAX_FILE_BYTES))
 
 
 def _read_http(name: str) -> bytes:
