@@ -111,7 +111,8 @@ def warm(folder: Path, images: list[bytes], rounds: int) -> None:
     import im2txt
     from im2txt.beam_search import beam_search
     from im2txt.config import DecodeConfig
-    from im2txt.image_processing import load_image, preprocess
+    from im2txt.image_loading import load_image
+    from im2txt.image_processing import preprocess
 
     decode = DecodeConfig()
     captioner = im2txt.load_captioner(folder)

@@ -16,7 +16,8 @@ from im2txt import display
 from im2txt.beam_search import Hypothesis
 from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ModelError
-from im2txt.image_processing import ImageInput, describe, load_image, preprocess
+from im2txt.image_loading import ImageInput, describe, load_image
+from im2txt.image_processing import preprocess
 from im2txt.storage import discovery
 from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import Vocabulary

@@ -1,7 +1,7 @@
 """Image pixels -> the float32 [height, width, 3] in [-1, 1] the encoder reads, as the original did.
 
-Decoding any input to RGB uint8 is image_loading's (re-exported here). Then, for every input, the
-original's preprocessing:
+Decoding any input to RGB uint8 is image_loading's. Then, for every input, the original's
+preprocessing:
 float in [0, 1] -> TF1 bilinear resize (align_corners=False, half_pixel_centers=False) to
 resize_height x resize_width -> central crop to image_height x image_width -> (x - 0.5) * 2.
 """
@@ -11,31 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from im2txt.config import ModelConfig
-from im2txt.image_loading import (
-    DEFAULT_MAX_PIXELS,
-    IMAGE_SUFFIXES,
-    PREVIEW_SIDE,
-    ImageInput,
-    LoadedImage,
-    describe,
-    load_image,
-    max_pixels,
-    preview,
-)
-
-__all__ = [
-    "DEFAULT_MAX_PIXELS",
-    "IMAGE_SUFFIXES",
-    "PREVIEW_SIDE",
-    "ImageInput",
-    "LoadedImage",
-    "describe",
-    "load_image",
-    "max_pixels",
-    "preprocess",
-    "preview",
-    "resize_bilinear_legacy",
-]
 
 _COCO = ModelConfig()
 

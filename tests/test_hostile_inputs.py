@@ -12,7 +12,7 @@ from fixtures.hostile import IMAGES, VIDEOS
 from fixtures.tiny_model import write_tiny_bundle
 from im2txt import cli, load_captioner
 from im2txt.errors import VideoError
-from im2txt.image_processing import PREVIEW_SIDE, preview
+from im2txt.image_loading import PREVIEW_SIDE, preview
 from im2txt.video import make_captioned_video, probe
 
 GOOD_IMAGES = [k for k in IMAGES if k.good]

@@ -14,7 +14,8 @@ from PIL import Image
 from fixtures.paths import SEED_IMAGES
 from im2txt.config import ModelConfig
 from im2txt.image_graph import exif_orientation, preprocess_encoded
-from im2txt.image_processing import load_image, preprocess
+from im2txt.image_loading import load_image
+from im2txt.image_processing import preprocess
 
 COCO = ModelConfig()
 SMALL = ModelConfig(resize_height=40, resize_width=40, image_height=32, image_width=32)

@@ -14,12 +14,8 @@ from PIL import Image
 from fixtures.paths import SEED_IMAGES
 from im2txt.config import ModelConfig
 from im2txt.errors import ImageError
-from im2txt.image_processing import (
-    DEFAULT_MAX_PIXELS,
-    load_image,
-    preprocess,
-    resize_bilinear_legacy,
-)
+from im2txt.image_loading import DEFAULT_MAX_PIXELS, load_image
+from im2txt.image_processing import preprocess, resize_bilinear_legacy
 
 
 def original_preprocessing(jpeg: bytes) -> np.ndarray:

@@ -18,7 +18,8 @@ import pytest
 from im2txt import load_captioner
 from im2txt.beam_search import beam_search
 from im2txt.config import DecodeConfig
-from im2txt.image_processing import load_image, preprocess
+from im2txt.image_loading import load_image
+from im2txt.image_processing import preprocess
 from tests.reference import original_im2txt as oi
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from im2txt.config import DecodeConfig
-from im2txt.image_processing import IMAGE_SUFFIXES
+from im2txt.image_loading import IMAGE_SUFFIXES
 
 DEFAULTS = DecodeConfig()
 

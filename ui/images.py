@@ -16,7 +16,7 @@ from PIL import Image
 from im2txt.captioner import Caption, ImageCaptions
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
-from im2txt.image_processing import preview
+from im2txt.image_loading import preview
 from ui.models import load_model
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from im2txt.errors import Im2txtError
-from im2txt.image_processing import IMAGE_SUFFIXES
+from im2txt.image_loading import IMAGE_SUFFIXES
 
 # scheme://...: s3://, gs://, hdfs://, file://, http(s):// (read by the workers, not listed).
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
