@@ -15,7 +15,15 @@ import numpy as np
 from im2txt.errors import DownloadError, ModelError
 from im2txt.storage import bundle, checkpoint, locations
 from im2txt.storage.archives import unpack
-from im2txt.storage.fetch import TIMEOUT, Progress, check_url, fetch, normalised_sha256, shown_url
+from im2txt.storage.fetch import (
+    TIMEOUT,
+    Progress,
+    check_url,
+    compare_digests,
+    fetch,
+    normalised_sha256,
+    shown_url,
+)
 from im2txt.storage.model_files import read_model
 from im2txt.storage.staging import move_into_place, refuse_occupied, staging_folder
 from im2txt.vocabulary import VOCAB_NAME
@@ -51,12 +59,9 @@ def download_model(
     refuse_occupied(dest, force)
     with staging_folder(dest) as staging:
         archive = staging / "archive"
-        digest = fetch(url, shown, archive, progress, timeout).digests["sha256"]
-        if expected and digest != expected:
-            raise DownloadError(
-                f"{shown}: SHA-256 mismatch: expected {expected}, got {digest} "
-                "(a different or damaged file)"
-            )
+        fetched = fetch(url, shown, archive, progress, timeout)
+        if expected:
+            compare_digests(shown, {"sha256": expected}, fetched.digests)
         # The model lands one level inside the staging folder: model discovery, which looks at
         # the folders of model/ themselves, never sees a half-checked model.
         unpacked = staging / "unpacked"

@@ -150,6 +150,17 @@ def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
     return {name: digest.hexdigest() for name, digest in hashes.items()}
 
 
+def compare_digests(shown: str, published: dict[str, str], received: dict[str, str]) -> None:
+    """DownloadError naming the first digest (by hashlib name) that differs from the published."""
+    for algorithm, expected in published.items():
+        if received[algorithm] != expected:
+            name = algorithm.upper().replace("SHA", "SHA-")
+            raise DownloadError(
+                f"{shown}: {name} mismatch: expected {expected}, got {received[algorithm]} "
+                "(a different or damaged file)"
+            )
+
+
 def _no_connection(error: BaseException | str, timeout: float) -> str:
     if isinstance(error, TimeoutError):
         return f"no answer within {timeout:g} s"

@@ -20,7 +20,14 @@ from im2txt.storage.archives import unpack
 from im2txt.storage.catalogue import NamedModel, RemoteFile, Source
 from im2txt.storage.download import check_unpacked_model
 from im2txt.storage.drive import fetch_drive_file
-from im2txt.storage.fetch import TIMEOUT, check_url, fetch, file_digests, shown_url
+from im2txt.storage.fetch import (
+    TIMEOUT,
+    check_url,
+    compare_digests,
+    fetch,
+    file_digests,
+    shown_url,
+)
 from im2txt.storage.staging import move_into_place, refuse_occupied, staging_folder
 
 # Written beside the installed model: which catalogue model it is and where it came from.
@@ -134,7 +141,7 @@ def _fetch_file(
             f"{shown}: {fetched.size:,} bytes, but the published file has {remote.size:,} "
             "(a different or damaged file)"
         )
-    _compare(shown, remote.digests, fetched.digests)
+    compare_digests(shown, remote.digests, fetched.digests)
 
 
 def _fetch_archive(
@@ -152,19 +159,10 @@ def _fetch_archive(
         path = unpacked / member.path  # "./checkpoint/..." in the tar lands here too
         if not path.is_file():
             raise DownloadError(f"{shown}: {member.path} is not in the archive")
-        _compare(f"{shown}: {member.path}", member.digests, file_digests(path, member.digests))
+        received = file_digests(path, member.digests)
+        compare_digests(f"{shown}: {member.path}", member.digests, received)
         path.rename(folder / member.name)
     shutil.rmtree(unpacked)
-
-
-def _compare(shown: str, published: dict[str, str], received: dict[str, str]) -> None:
-    for algorithm, expected in published.items():
-        if received[algorithm] != expected:
-            name = algorithm.upper().replace("SHA", "SHA-")
-            raise DownloadError(
-                f"{shown}: {name} mismatch: expected {expected}, got {received[algorithm]} "
-                "(a different or damaged file)"
-            )
 
 
 def _shown(remote: RemoteFile) -> str:
