@@ -14,7 +14,6 @@ adding up. Pillow's own process-wide bomb limit (Image.MAX_IMAGE_PIXELS) is left
 
 from __future__ import annotations
 
-import ctypes
 import io
 import os
 import re
@@ -29,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from im2txt.errors import ImageError
 from im2txt.image_modes import block_mean, to_rgb
+from im2txt.memory import give_back_freed_memory
 
 # File suffixes of the image formats the library reads (folders are searched for these).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
@@ -45,7 +45,7 @@ ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | 
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _EXIF_ORIENTATION = 0x0112
-# Decodes of at least this many pixels give their freed memory back (_give_back_freed_memory).
+# Decodes of at least this many pixels give their freed memory back (give_back_freed_memory).
 _TRIM_PIXELS = 4_000_000
 
 
@@ -120,7 +120,7 @@ def preview(image: ImageInput, name: str | None = None, side: int = PREVIEW_SIDE
     small = block_mean(pixels, min(factor, height), min(factor, width))
     del pixels
     if height * width >= _TRIM_PIXELS:
-        _give_back_freed_memory()
+        give_back_freed_memory()
     return np.asarray(Image.fromarray(small).resize(size, Image.Resampling.BILINEAR))
 
 
@@ -170,16 +170,6 @@ class _DecodeBudget:
 
 
 _BUDGET = _DecodeBudget()
-
-
-def _give_back_freed_memory() -> None:
-    """Hand the memory a large decode freed back to the system. glibc keeps freed large blocks
-    in the arena of the thread that freed them, and decodes run in several threads (the
-    captioner's workers, each session's script): without this a server's resident size kept
-    ~400 MB after a 100 MP image, and the next decode in another thread came on top
-    (bench/bench_upload_memory.py). A no-op on other C libraries."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # --- reading and decoding ------------------------------------------------------------------------
@@ -234,7 +224,7 @@ def _decode_bytes(data: bytes, name: str) -> np.ndarray:
         finally:
             opened.close()  # its pixels in their own mode, before the memory is given back
             if pixels >= _TRIM_PIXELS:
-                _give_back_freed_memory()
+                give_back_freed_memory()
 
 
 def _decode_jpeg_like_original(data: bytes, opened: Image.Image, name: str) -> np.ndarray:

@@ -19,9 +19,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
+from im2txt.memory import give_back_freed_memory
 from im2txt.video import Segment, ShotConfig, make_captioned_video
 from ui.clip_store import ClipStore
-from ui.images import release_freed_memory
 from ui.models import load_model
 
 # Height in pixels a portrait clip's player is given, so that its controls stay on screen.
@@ -145,7 +145,7 @@ def caption_clip(
         st.error(f"{name}: the server cannot store the clip ({e.strerror or e})")
         return None
     bar.empty()
-    release_freed_memory()  # the sampled frames' buffers
+    give_back_freed_memory()  # the sampled frames' buffers
     return clip
 
 

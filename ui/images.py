@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import ctypes
 import io
 import json
 import time
@@ -59,14 +57,6 @@ def caption_images(
         shown.append(result)
         previews.append(picture)
     return CaptionRun(tuple(shown), tuple(previews), time.perf_counter() - started)
-
-
-def release_freed_memory() -> None:
-    """Give memory freed after large work (a clip's frame buffers) back to the system: glibc
-    keeps large freed blocks for reuse, and with them the server's resident size (measured in
-    bench/bench_upload_memory.py). Does nothing where the C library is not glibc."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def render_results(run: CaptionRun, shown: int, notice: str | None = None) -> None:
