@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from im2txt.captioner import ImageCaptions
 from im2txt.config import DecodeConfig
 from im2txt.errors import ModelError
 
@@ -54,8 +55,8 @@ class CaptionWorker:
         )
         records = []
         for name, error in zip(names, errors, strict=True):
-            if error:
-                records.append({"image": name, "error": error})
+            if error:  # not read: the row of an image that failed (caption --json's shape)
+                records.append(ImageCaptions(name, error=error).to_dict())
             else:
                 records.append(next(results).to_dict())
         return {"record": [json.dumps(record, ensure_ascii=False) for record in records]}
