@@ -16,6 +16,7 @@ with other ones refuses to add to OUT rather than mix two kinds of captions in o
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -129,7 +130,7 @@ class Output:
     def _all_records(self) -> Iterator[dict]:
         seen: set[str] = set()
         old = formats.read_records(self.path) if self.path.exists() else iter(())
-        for record in _chain(old, _journal_records(self.journal_path)):
+        for record in itertools.chain(old, _journal_records(self.journal_path)):
             if record["image"] not in seen:
                 seen.add(record["image"])
                 yield record
@@ -168,11 +169,6 @@ def _describe(settings: dict) -> str:
         )
     except (KeyError, TypeError):
         return "unknown settings"
-
-
-def _chain(*iterators: Iterator[dict]) -> Iterator[dict]:
-    for iterator in iterators:
-        yield from iterator
 
 
 def _repair_and_read_journal(path: Path) -> set[str]:
