@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PIL import Image
 
 from im2txt.errors import Im2txtError
@@ -136,7 +137,11 @@ def word_colour(probability: float) -> str:
 def thumbnail_uri(path: str | Path, side: int = THUMBNAIL_SIDE) -> str:
     """The image upright, at most `side` pixels on its longer side, as a JPEG data: URI.
     ImageError (one line) when the file cannot be read as an image."""
-    pixels = preview(path, str(path), side=side)
+    return jpeg_data_uri(preview(path, str(path), side=side))
+
+
+def jpeg_data_uri(pixels: np.ndarray) -> str:
+    """RGB uint8 pixels as a JPEG data: URI, for an <img> in HTML."""
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

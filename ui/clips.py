@@ -3,10 +3,8 @@ clip_store), shown with its player, timeline and downloads."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
-import io
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -14,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from im2txt.config import DecodeConfig
+from im2txt.display import jpeg_data_uri
 from im2txt.errors import Im2txtError
 from im2txt.memory import give_back_freed_memory
 from im2txt.video import Segment, ShotConfig, make_captioned_video
@@ -185,7 +183,7 @@ def timeline_html(clip: ClipResult) -> str:
     shots = bool(_shot_count(clip.segments))
     rows = []
     for segment, thumbnail in zip(clip.segments, clip.thumbnails, strict=True):
-        uri = _data_uri(thumbnail)
+        uri = jpeg_data_uri(thumbnail) if thumbnail is not None else None
         frame = f'<img src="{uri}" alt="" style="width:64px;display:block">' if uri else ""
         shot = f'<td style="text-align:right">{segment.shot + 1}</td>' if shots else ""
         rows.append(
@@ -207,15 +205,6 @@ def _shot_count(segments: tuple[Segment, ...]) -> int:
     """Shots the segments span; 0 when shots were not detected."""
     shots = {segment.shot for segment in segments}
     return 0 if None in shots or not shots else max(shots) + 1
-
-
-def _data_uri(pixels: np.ndarray | None) -> str | None:
-    if pixels is None:
-        return None
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _clock(seconds: float) -> str:
