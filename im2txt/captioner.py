@@ -286,15 +286,23 @@ def load_captioner(path: str | Path | None = None, vocab: str | Path | None = No
     With no path: a model in the models folder (see storage.locations), else the demo model.
     `vocab` overrides the word_counts.txt found beside the model.
     """
+    return Captioner(*load_network(path, vocab))
+
+
+def load_network(
+    path: str | Path | None = None, vocab: str | Path | None = None, variables: bool = False
+) -> tuple[ShowAndTellModel, Vocabulary, ModelInfo]:
+    """The network built from a model's files (path as for load_captioner), its vocabulary and
+    its info; the weights as tf.Variables with `variables` (a SavedModel needs them)."""
     from im2txt.model import ShowAndTellModel
 
     if path is None:
         path = discovery.default_model().path
     files = read_model(path, vocab)
     try:
-        model = ShowAndTellModel(files.config, files.weights)
+        model = ShowAndTellModel(files.config, files.weights, variables=variables)
     except ValueError as e:
         raise ModelError(f"{path}: {e}") from None
     finally:
-        files.close()  # the weights are in the model's variables now
-    return Captioner(model, files.vocabulary, files.info)
+        files.close()  # the weights are in the model's tensors now
+    return model, files.vocabulary, files.info

@@ -24,12 +24,12 @@ from pathlib import Path
 import tensorflow as tf
 
 from im2txt.beam_search import score_denominators
+from im2txt.captioner import load_network
 from im2txt.config import DecodeConfig, ModelInfo
 from im2txt.errors import ModelError
 from im2txt.graph_search import graph_beam_search
 from im2txt.image_graph import preprocess_encoded
 from im2txt.model import ShowAndTellModel
-from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import UNKNOWN_WORD, Vocabulary
 
 SIGNATURE = "serving_default"
@@ -111,20 +111,12 @@ def export_model(
 ) -> ExportedModel:
     """Write the model at model_path (default: the one load_captioner picks) as a SavedModel in
     out_dir, which must be empty or absent. Raises ModelError when it cannot."""
-    from im2txt.storage import discovery
-
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ModelError(f"{out_dir}: already exists and is not an empty folder")
     decode = decode or DecodeConfig()
-    if model_path is None:
-        model_path = discovery.default_model().path
-    files = read_model(model_path)
-    try:
-        model = ShowAndTellModel(files.config, files.weights, variables=True)
-    except ValueError as e:
-        raise ModelError(f"{model_path}: {e}") from None
-    module = CaptionModule(model, files.vocabulary, decode)
+    model, vocabulary, info = load_network(model_path, variables=True)
+    module = CaptionModule(model, vocabulary, decode)
     signature = module.serve.get_concrete_function()
     tf.saved_model.save(module, str(out_dir), signatures={SIGNATURE: signature})
-    return ExportedModel(out_dir, files.info, dataclasses.replace(decode))
+    return ExportedModel(out_dir, info, dataclasses.replace(decode))
