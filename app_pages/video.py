@@ -34,14 +34,17 @@ if upload is not None:
 elif sample is not None:
     name, data = sample.name, sample.read_bytes()
 else:
-    st.info("Upload a clip or pick the sample, then press **Caption video**.")
-    st.stop()
+    name, data = None, None
 
-key = clips.clip_key(data, every, settings.decode, captioner.info.source, shots)
-clip = clips.stored_clip(key)
-if st.button("Caption video", type="primary"):
-    clip = clips.caption_clip(name, data, every, settings.decode, captioner.info.source, shots)
+model = captioner.info.source
+key = clips.clip_key(data, every, settings.decode, model, shots) if data is not None else None
+if name is not None and st.button("Caption video", type="primary"):
+    clips.start_clip(name, data, every, settings.decode, model, shots)
+# The session's job runs on the server: a rerun or another page and back shows it again.
+clip = clips.follow_clip(key, model)
 if clip is not None:
     clips.render_clip(clip)
     if demo:
         st.caption(f":material/info: {fetch.DEMO_NOTICE}")
+elif data is None:
+    st.info("Upload a clip or pick the sample, then press **Caption video**.")

@@ -99,6 +99,26 @@ def load_image(image: ImageInput, name: str | None = None) -> LoadedImage:
     raise ImageError(f"{name}: unsupported image type {type(image).__name__}")
 
 
+# Bytes a decode holds at its peak, per pixel: the image in its own mode (at most 4 bytes a pixel)
+# and its 8-bit RGB copy (3), plus the preprocessed copies' share at ordinary photo sizes.
+DECODE_BYTES_PER_PIXEL = 8
+
+
+def decode_peak_bytes(image: ImageInput) -> int:
+    """The memory decoding `image` will need at its peak, from its header alone (0 when the header
+    cannot be read: load_image then gives the error). Cheap: no pixel is decoded."""
+    if isinstance(image, np.ndarray):
+        return 2 * image.nbytes
+    if isinstance(image, Image.Image):
+        return DECODE_BYTES_PER_PIXEL * image.width * image.height
+    try:
+        source = image if isinstance(image, (str, os.PathLike)) else io.BytesIO(bytes(image))
+        with Image.open(source) as opened:
+            return DECODE_BYTES_PER_PIXEL * opened.width * opened.height
+    except Exception:  # not an image, or a header Pillow refuses: load_image says which
+        return 0
+
+
 def preview(image: ImageInput, name: str | None = None, side: int = PREVIEW_SIDE) -> np.ndarray:
     """The image upright, as RGB uint8 at most `side` pixels on its longer side and at least one
     on the shorter: what an app shows beside the captions. ImageError like load_image."""

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import streamlit as st
+
 # Clips one session keeps (the one shown and the one before it).
 PER_SESSION = 2
 # Bytes of clips the whole server keeps on disk.
@@ -80,3 +82,15 @@ class ClipStore:
         stored = self._entries.pop(entry, None)
         if stored is not None:
             stored.path.unlink(missing_ok=True)
+
+    def drop_session(self, session: str) -> None:
+        """Remove every clip of a session (one that has ended)."""
+        with self._lock:
+            for entry in [k for k in self._entries if k[0] == session]:
+                self._drop(entry)
+
+
+@st.cache_resource
+def clip_store() -> ClipStore:
+    """The server's one store of rendered clips (bounded per session and in all)."""
+    return ClipStore()

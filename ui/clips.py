@@ -12,26 +12,22 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from im2txt.config import DecodeConfig
 from im2txt.display import jpeg_data_uri
 from im2txt.errors import Im2txtError
 from im2txt.memory import give_back_freed_memory
-from im2txt.video import Segment, ShotConfig, make_captioned_video
-from ui.clip_store import ClipStore
-from ui.models import load_model
+from im2txt.video import Segment, ShotConfig, VideoInfo, make_captioned_video, probe
+from im2txt.video.captioned import peak_bytes
+from im2txt.video.sampling import MAX_DURATION, check_duration
+from im2txt.work_queue import VideoWork
+from ui import work
+from ui.clip_store import ClipStore, clip_store
 
 # Height in pixels a portrait clip's player is given, so that its controls stay on screen.
 PORTRAIT_HEIGHT = 480
 # Height of the timeline's scrolling box, in pixels (a long clip has many segments).
 TIMELINE_HEIGHT = 520
-
-
-@st.cache_resource
-def clip_store() -> ClipStore:
-    """The server's one store of rendered clips (bounded per session and in all)."""
-    return ClipStore()
 
 
 @dataclass(frozen=True)
@@ -51,8 +47,6 @@ class ClipResult:
 
 # The Video page's two ways of choosing the frames to caption.
 SAMPLING = ("every N seconds", "at each shot change")
-# What each stage's progress bar says.
-STAGES = {"shots": "Finding shots", "captioning": "Captioning frames"}
 
 
 def clip_key(
@@ -67,84 +61,150 @@ def clip_key(
 
 
 def stored_clip(key: str) -> ClipResult | None:
-    stored = clip_store().get(_session(), key)
+    stored = clip_store().get(work.session_id(), key)
     if stored is None or not stored.path.is_file():
         return None
     return replace(stored.extra, video=stored.path)
 
 
-def _session() -> str:
-    context = get_script_run_ctx()
-    return context.session_id if context is not None else ""
-
-
-def caption_clip(
+def start_clip(
     name: str,
     data: bytes | memoryview,
     every: float,
     decode: DecodeConfig,
     model_path: str,
     shots: ShotConfig | None = None,
-) -> ClipResult | None:
-    """Caption and render an uploaded clip with a progress bar; keep the result in the session.
-
-    With `shots`, each shot is captioned from its cut (and every `every` seconds within it).
-
-    The upload and the rendered file live in a temporary folder removed before returning; on a
-    bad clip, one error line naming the upload and None.
-    """
-    bar = st.progress(0.0, text="Starting…")
-    started = time.perf_counter()
-
-    def progress(stage: str, done: int, total: int) -> None:
-        what = STAGES.get(stage, "Rendering frames")
-        elapsed = time.perf_counter() - started
-        bar.progress(
-            min(done / max(total, 1), 1.0), text=f"{what}: {done}/{total} · {elapsed:.0f} s"
-        )
-
+) -> None:
+    """Submit the clip to the server's queue as this session's video job (replacing a job of
+    the session still running). The upload is written to a temporary folder the job owns and
+    removes when it ends, however it ends; a bad clip, a full queue or a clip too large for the
+    server is one error line at once."""
+    session, key = work.session_id(), clip_key(data, every, decode, model_path, shots)
+    queue = work.work_queue(model_path)
     # The upload's suffix only, never its name: what the server's files are called is its own.
     suffix = "".join(c for c in Path(name).suffix.lower() if c.isalnum() or c == ".") or ".mp4"
     try:
-        with tempfile.TemporaryDirectory(prefix="im2txt-video-") as folder:
-            source = Path(folder) / f"upload{suffix}"
-            source.write_bytes(data)
-            result = make_captioned_video(
-                load_model(model_path),
-                source,
-                Path(folder) / "captioned.mp4",
-                every=every,
-                decode=decode,
-                progress=progress,
-                thumbnail_width=160,
-                name=name,
-                shots=shots,
-            )
-            samples = result.captions.samples
-            clip = ClipResult(
-                name=name,
-                video=Path(),
-                size=result.captions.info.output_size,
-                srt=result.srt,
-                vtt=result.vtt,
-                json=result.json,
-                segments=result.captions.segments,
-                thumbnails=tuple(samples[s.samples[0]].thumbnail for s in result.captions.segments),
-                seconds=time.perf_counter() - started,
-            )
-            key = clip_key(data, every, decode, model_path, shots)
-            clip = replace(clip, video=clip_store().put(_session(), key, result.output, clip))
-    except Im2txtError as e:
-        bar.empty()
-        st.error(str(e))
-        return None
+        folder = tempfile.TemporaryDirectory(prefix="im2txt-video-")
     except OSError as e:  # the server's disk: full, or not writable
-        bar.empty()
         st.error(f"{name}: the server cannot store the clip ({e.strerror or e})")
+        return
+    try:
+        source = Path(folder.name) / f"upload{suffix}"
+        source.write_bytes(data)
+        info = probe(source, name)
+        check_duration(info, MAX_DURATION)
+        store = clip_store()
+        for running in queue.tickets(session, "video"):
+            if not running.done() and running.key != key:
+                running.cancel()  # one clip at a time per visitor: the newest asked for
+        ticket = queue.submit_video(
+            lambda job: _caption_clip(
+                job, info, folder.name, every, decode, shots, store, session, key
+            ),
+            peak_bytes=peak_bytes(info, THUMBNAIL_WIDTH),
+            duration=info.duration,
+            owner=session,
+            key=key,
+            name=name,
+        )
+    except Im2txtError as e:
+        folder.cleanup()
+        st.error(str(e))
+        return
+    except OSError as e:
+        folder.cleanup()
+        st.error(f"{name}: the server cannot store the clip ({e.strerror or e})")
+        return
+    ticket.when_done(lambda _: folder.cleanup())
+
+
+def follow_clip(key: str | None, model_path: str) -> ClipResult | None:
+    """The clip to show for the page's current upload and settings (`key`; None without an
+    upload), following this session's newest job while it waits or runs: with a Cancel button
+    and its place, estimated start and progress. A finished clip for other settings is still
+    shown, with a line saying so; a failed job's error is shown for its own clip."""
+    session = work.session_id()
+    jobs = work.work_queue(model_path).tickets(session, "video")
+    job = jobs[-1] if jobs else None
+    if job is not None and not job.done():
+        if st.button("Cancel", key="cancel-video", icon=":material/cancel:"):
+            job.cancel()
+        else:
+            other = job.key != key and key is not None
+            if other:
+                st.caption("Still captioning the clip you asked for before; press **Caption "
+                           "video** to caption this one instead.")  # fmt: skip
+            work.follow(job, "Captioning the clip")
+    if key is not None:
+        clip = stored_clip(key)
+        if clip is not None:
+            return clip
+    if job is None or not job.done() or job.cancelled:
         return None
-    bar.empty()
-    give_back_freed_memory()  # the sampled frames' buffers
+    if job.error is not None:
+        if job.key == key:
+            st.error(job.error)
+        return None
+    clip = stored_clip(job.key or "")
+    if clip is not None and key is not None:
+        st.info(OTHER_SETTINGS, icon=":material/refresh:")
     return clip
+
+
+# Said over a finished clip that is not for the page's current upload and settings.
+OTHER_SETTINGS = (
+    "This clip was captioned with other settings, or is another clip: press **Caption video** "
+    "to caption it again with these."
+)
+# Width of the timeline's thumbnails, in pixels.
+THUMBNAIL_WIDTH = 160
+
+
+def _caption_clip(
+    job: VideoWork,
+    info: VideoInfo,
+    folder: str,
+    every: float,
+    decode: DecodeConfig,
+    shots: ShotConfig | None,
+    store: ClipStore,
+    session: str,
+    key: str,
+) -> ClipResult:
+    """The job itself, in one of the queue's video threads: caption (frames through the queue's
+    lane) and render the clip, and keep it in the clip store. No Streamlit call here."""
+    started = time.perf_counter()
+    try:
+        result = make_captioned_video(
+            job.captioner,
+            info,
+            Path(folder) / "captioned.mp4",
+            every=every,
+            decode=decode,
+            progress=job.progress,
+            thumbnail_width=THUMBNAIL_WIDTH,
+            shots=shots,
+        )
+        segments = result.captions.segments
+        samples = result.captions.samples
+        clip = ClipResult(
+            name=info.label,
+            video=Path(),
+            size=result.captions.info.output_size,
+            srt=result.srt,
+            vtt=result.vtt,
+            json=result.json,
+            segments=segments,
+            thumbnails=tuple(samples[s.samples[0]].thumbnail for s in segments),
+            seconds=time.perf_counter() - started,
+        )
+        return replace(clip, video=store.put(session, key, result.output, clip))
+    except OSError as e:  # the server's disk: full, or not writable
+        raise Im2txtError(
+            f"{info.label}: the server cannot store the clip ({e.strerror or e})"
+        ) from None
+    finally:
+        give_back_freed_memory()  # the sampled frames' buffers
 
 
 def render_clip(clip: ClipResult) -> None:

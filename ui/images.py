@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -15,7 +16,7 @@ from im2txt.captioner import Caption, ImageCaptions
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import preview
-from ui.models import load_model
+from ui import work
 
 
 @dataclass(frozen=True)
@@ -28,22 +29,30 @@ class CaptionRun:
     error: str | None = None
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def caption_images(
     files: tuple[tuple[str, bytes], ...], decode: DecodeConfig, model_path: str
 ) -> CaptionRun:
-    """Caption uploaded files in one batched call; cached per file contents, settings and model.
+    """Caption uploaded files through the server's queue, batched with other visitors' photos,
+    showing this visitor's place while they wait. A rerun with the same files and settings finds
+    the same request again (waiting, running or done): nothing is captioned twice.
 
     Each captioned image also gets a preview made by the library (upright, RGB, small), never the
     upload itself: st.image would decode a large upload whole and cannot show 16-bit or float
     images, nor one a pixel high. A file that is captioned but cannot be previewed gets an error.
     """
-    captioner = load_model(model_path)
-    started = time.perf_counter()
     names = [name for name, _ in files]
+    started = time.perf_counter()
     try:
-        results = captioner.caption_each([data for _, data in files], names=names, decode=decode)
-    except Im2txtError as e:  # the model itself (a vocabulary that does not fit it)
+        ticket = work.work_queue(model_path).submit_photos(
+            [data for _, data in files],
+            names=names,
+            decode=decode,
+            owner=work.session_id(),
+            key=_files_key(files, decode),
+        )
+        work.follow(ticket, f"Captioning {len(files)} image(s)")
+        results = ticket.result()
+    except Im2txtError as e:  # a full queue, or the model itself (a vocabulary that does not fit)
         empty = tuple(ImageCaptions(name) for name in names)
         return CaptionRun(empty, (None,) * len(files), 0.0, str(e))
     shown, previews = [], []
@@ -51,12 +60,24 @@ def caption_images(
         picture = None
         if result.error is None:
             try:
-                picture = _jpeg(preview(data, name))
+                picture = _preview_jpeg(name, data)
             except Im2txtError as e:
                 result = ImageCaptions(name, error=str(e))
         shown.append(result)
         previews.append(picture)
     return CaptionRun(tuple(shown), tuple(previews), time.perf_counter() - started)
+
+
+def _files_key(files: tuple[tuple[str, bytes], ...], decode: DecodeConfig) -> str:
+    digest = hashlib.sha256()
+    for name, data in files:
+        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
+    return f"{digest.hexdigest()}:{decode}"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _preview_jpeg(name: str, data: bytes) -> bytes:
+    return _jpeg(preview(data, name))
 
 
 def render_results(run: CaptionRun, shown: int, notice: str | None = None) -> None:

@@ -16,6 +16,13 @@ from im2txt.video.shots import ShotConfig
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
 
+# What a make_captioned_video job adds to a server's memory at its peak, measured with the
+# COCO-size model for 360p-1080p clips (bench/bench_visitors.py measures the server as a whole):
+# a fixed part (ffmpeg processes, Python's buffers), and per pixel of a frame what the decoders,
+# x264's lookahead and threads and the frames waiting for the captioner hold.
+JOB_FIXED_BYTES = 96 * 2**20
+JOB_BYTES_PER_PIXEL = 120
+
 
 def make_captioned_video(
     captioner: Captioner,
@@ -49,3 +56,15 @@ def make_captioned_video(
     )
     render_video(captions.info, captions.segments, output, progress, max_duration=max_duration)
     return CaptionedVideo(captions, output)
+
+
+def peak_bytes(info: VideoInfo, thumbnail_width: int | None = None) -> int:
+    """The memory make_captioned_video will need at its peak for this clip, from its header:
+    what a server admits a job by (see im2txt.work_queue)."""
+    width, height = info.output_size
+    thumbnails = 0
+    if thumbnail_width:
+        # One thumbnail a sample, a sample a second at most of the time.
+        samples = max(1, round(info.duration)) + 1
+        thumbnails = samples * thumbnail_width * round(thumbnail_width * height / width) * 3
+    return JOB_FIXED_BYTES + JOB_BYTES_PER_PIXEL * width * height + thumbnails

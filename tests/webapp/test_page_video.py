@@ -33,6 +33,17 @@ def page(tmp_path, monkeypatch) -> AppTest:
     return app
 
 
+OTHER_SETTINGS = (
+    "This clip was captioned with other settings, or is another clip: press **Caption video** "
+    "to caption it again with these."
+)
+
+
+def other_settings(app: AppTest) -> list[str]:
+    """The page's notices that the clip shown is for other settings."""
+    return [i.value for i in app.info if "other settings" in i.value]
+
+
 def timeline_rows(app: AppTest) -> list[list[str]]:
     """The timeline table's cells, row by row, as text (the header first)."""
     (table,) = [m.value for m in app.markdown if "im2txt-timeline" in m.value]
@@ -134,12 +145,14 @@ def test_a_session_keeps_two_rendered_clips_on_disk(page, clip, monkeypatch):
     store = clips.clip_store()
     assert len(calls) == 3 and len(store.session_keys(next(iter(_sessions(store))))) == 2
     assert all(entry.path.parent == store.folder for entry in store._entries.values())
-    page.number_input[0].set_value(1.5)  # the first clip was dropped: no stored result
+    page.number_input[0].set_value(1.5)  # the first clip was dropped: no stored result for it
     page.run()
-    assert not page.get("download_button")
-    page.number_input[0].set_value(2.5)  # the last one is still shown without new work
+    # The newest clip stays on the page, said to be for other settings; nothing runs again.
+    assert other_settings(page) == [OTHER_SETTINGS] and len(calls) == 3
+    assert len(page.get("download_button")) == 4
+    page.number_input[0].set_value(2.0)  # the one before is kept: shown as it is
     page.run()
-    assert len(calls) == 3 and len(page.get("download_button")) == 4
+    assert not other_settings(page) and len(calls) == 3 and len(page.get("download_button")) == 4
 
 
 def _sessions(store) -> set[str]:
@@ -172,7 +185,8 @@ def test_captioning_at_each_shot_change(page, tmp_path):
     assert [row[1] for row in rows[1:]] == ["1", "2", "3"]
     assert [row[2] for row in rows[1:]] == ["0:00.0 – 0:01.2", "0:01.2 – 0:02.8", "0:02.8 – 0:04.0"]
     assert any("3 segment(s) in 3 shot(s)" in c.value for c in page.caption)
-    # The other mode is other work: the stored shot result is not shown for it.
+    # The other mode is other work: the shot result stays, said to be for other settings.
     page.radio[0].set_value("every N seconds")
     page.run()
-    assert not page.get("download_button")
+    assert other_settings(page) == [OTHER_SETTINGS]
+    assert [row[1] for row in timeline_rows(page)[1:]] == ["1", "2", "3"]

@@ -1,0 +1,88 @@
+"""The server's work queue as the pages use it: one per model for every session, and the wait that
+shows a visitor their place, an estimated start and the progress until their work is done."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from im2txt.work_queue import QueueSettings, Status, Ticket, WorkQueue
+from ui.clip_store import clip_store
+from ui.models import load_model
+
+# What each stage of a job's progress is called.
+STAGES = {
+    "shots": "Finding shots",
+    "captioning": "Captioning frames",
+    "rendering": "Rendering frames",
+}
+# How often a waiting page updates what it shows, in seconds.
+POLL = 0.25
+
+
+def _close(queue: WorkQueue) -> None:
+    queue.close()
+
+
+@st.cache_resource(show_spinner="Loading the captioning model…", max_entries=2, on_release=_close)
+def work_queue(model_path: str) -> WorkQueue:
+    """The one queue for the model at model_path, shared by every session and page: photo
+    batches across visitors, video jobs that outlive page runs, one memory budget."""
+    queue = WorkQueue(load_model(model_path), settings(), owner_alive=session_alive)
+    queue.when_owner_gone(clip_store().drop_session)  # a closed tab's clips go with it
+    return queue
+
+
+def settings() -> QueueSettings:
+    """The operator's queue settings: the app's secrets, else the environment."""
+    try:
+        secrets = st.secrets.to_dict()
+    except FileNotFoundError:  # no secrets.toml
+        secrets = {}
+    try:
+        return QueueSettings.configured(secrets)
+    except ValueError as e:
+        st.error(f"The app's queue settings cannot be used ({e}); using the defaults.")
+        return QueueSettings()
+
+
+def session_id() -> str:
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else ""
+
+
+def session_alive(session: str) -> bool:
+    """Whether a browser session is connected now. A closed tab (or a connection dropped for
+    longer than the queue's abandoned_after) ends its jobs."""
+    if not Runtime.exists():  # AppTest, or a bare script run: no sessions to lose
+        return True
+    return Runtime.instance().is_active_session(session)
+
+
+def follow(ticket: Ticket, what: str) -> None:
+    """Show the ticket's place, estimated start and progress, updated until it is done. A rerun
+    (the visitor touching a widget) stops this display, not the work."""
+    box = st.empty()
+    while not ticket.wait(POLL):
+        status = ticket.status()
+        fraction, text = status_line(status, what)
+        box.progress(fraction, text=text)
+    box.empty()
+
+
+def status_line(status: Status, what: str) -> tuple[float, str]:
+    """(fraction done, one line) for a waiting or running request."""
+    if status.state == "waiting":
+        ahead = f"{status.ahead} request(s) ahead of yours" if status.ahead else "next in line"
+        start = f", starting in about {_seconds(status.eta)}" if status.eta is not None else ""
+        return 0.0, f"Waiting for the captioner: {ahead}{start}."
+    if status.progress is None:
+        return 0.0, f"{what}… {status.elapsed:.0f} s"
+    stage, done, total = status.progress
+    name = STAGES.get(stage, what) if stage in STAGES else what
+    return min(done / max(total, 1), 1.0), f"{name}: {done}/{total} · {status.elapsed:.0f} s"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
