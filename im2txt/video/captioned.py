@@ -16,12 +16,13 @@ from im2txt.video.shots import ShotConfig
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
 
-# What a make_captioned_video job adds to a server's memory at its peak, measured with the
-# COCO-size model for 360p-1080p clips (bench/bench_visitors.py measures the server as a whole):
-# a fixed part (ffmpeg processes, Python's buffers), and per pixel of a frame what the decoders,
-# x264's lookahead and threads and the frames waiting for the captioner hold.
-JOB_FIXED_BYTES = 96 * 2**20
-JOB_BYTES_PER_PIXEL = 120
+# What a make_captioned_video job adds to a server's memory at its peak (the process and its ffmpeg
+# children): a fixed part, and per pixel of a frame what the decoders, x264's lookahead and threads
+# and the frames waiting for the captioner hold. Fitted to 30 s clips at 30 fps through the work
+# queue with the COCO-size model (the lane's encoder batch included): 158 MB at 640x360, 207 MB at
+# 1280x720, 317 MB at 1920x1080; the estimate gives 156, 219 and 314.
+JOB_FIXED_BYTES = 136 * 2**20
+JOB_BYTES_PER_PIXEL = 90
 
 
 def make_captioned_video(
