@@ -45,6 +45,8 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_engine import bench_images, make_checkpoint, peak_rss  # noqa: E402
 
+# Encoder batch sizes compared (the captioner uses 8 whenever more than one image waits).
+ENCODER_BATCHES = (1, 4, 8, 16)
 IMPORT_TF = "import tensorflow\nprint('imported', flush=True)\n"
 # The command line as a user runs it, with its peak RSS (VmHWM) on stderr when it exits.
 CAPTION_CLI = """
@@ -128,6 +130,10 @@ def warm(folder: Path, images: list[bytes], rounds: int) -> None:
     def step_by_step(image):  # caption() before the graph search: the same, but exact()
         exact(model.feed_image(captioner._prepare(image)[None]))
 
+    batches = {size: [] for size in ENCODER_BATCHES}
+    stacked = np.concatenate(prepared)
+    for size in ENCODER_BATCHES:
+        model.feed_image(stacked[:size])  # each batch size's first run optimises its graph
     encoder, single, many, before = [], [], [], []
     stages = {"prepare": [], "graph": [], "exact": [], "floor": []}
     for _ in range(rounds):
@@ -140,6 +146,11 @@ def warm(folder: Path, images: list[bytes], rounds: int) -> None:
         encoder += list(times[:, 0])
         single += list(times[:, 1])
         many.append(timed(captioner.caption_many, images))  # all 16
+        for size in ENCODER_BATCHES:  # per image, all 16 in batches of `size`
+            seconds = sum(
+                timed(model.feed_image, stacked[i : i + size]) for i in range(0, len(images), size)
+            )
+            batches[size].append(seconds / len(images))
         before += [timed(step_by_step, image) for image in images]
         for image, state in zip(images, states, strict=True):
             stages["prepare"].append(timed(captioner._prepare, image))
@@ -176,6 +187,16 @@ def warm(folder: Path, images: list[bytes], rounds: int) -> None:
         ("caption() with the step-by-step search (before)", before, ratio(before), ""),
     ):
         print(f"  {label:52s} {1000 * statistics.median(times):8.1f} ms {ratio_:10.2f}{goal}")
+    print("the encoder alone by batch size, and caption_many against the best (median per image):")
+    best = min(ENCODER_BATCHES, key=lambda size: statistics.median(batches[size]))
+    for size in ENCODER_BATCHES:
+        value = 1000 * statistics.median(batches[size])
+        print(f"  {f'encoder, batches of {size}':52s} {value:8.1f} ms")
+    ratios = np.divide(many, len(images)) / np.array(batches[best])  # round by round
+    print(
+        f"  {f'caption_many per image / encoder at batch {best}':52s} "
+        f"{statistics.median(ratios):8.2f} x   (goal <= 1.10)"
+    )
     print("where caption()'s time goes, each alone on the same images (median per image):")
     for key, label in (
         ("prepare", "decoding + preprocessing"),
