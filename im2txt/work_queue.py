@@ -388,33 +388,33 @@ class WorkQueue:
         CaptionBatch in the same order (a bad image is an error entry, as caption_each gives).
 
         With `key`, a request with the same key and owner that is waiting, running or kept gives
-        its ticket instead of a new one (a page rerun finds its request again). Raises QueueFull,
-        or TooLarge for a batch of images no budget could decode."""
+        its ticket instead of a new one (a page rerun finds its request again). Raises QueueFull.
+        An image too large to decode within the budget is an error entry."""
         names = list(names) if names is not None else [describe(image) for image in images]
         peaks = [decode_peak_bytes(image) for image in images]
+        # Ordinary photos decode within the lane's working memory; one that needs more than the
+        # budget could ever give is an error entry of its own, and the others are captioned.
+        results: list[ImageCaptions | None] = [None] * len(images)
+        for i, peak in enumerate(peaks):
+            if self.fixed_bytes + peak - PHOTO_ALLOWANCE_BYTES > self._budget:
+                results[i] = ImageCaptions(
+                    names[i],
+                    error=f"{names[i]}: too large to decode within the server's memory "
+                    f"({peak / MB:.0f} MB needed): send a smaller image",
+                )
+                peaks[i] = 0
         with self._lock:
             found = self._find(owner, "photos", key)
             if found is not None:
                 return found
             self._check_room()
-            biggest = _largest_two(peaks)
-            if self.fixed_bytes + max(0, biggest - PHOTO_ALLOWANCE_BYTES) > self._budget:
-                raise TooLarge(
-                    f"{names[peaks.index(max(peaks))]}: too large to decode within the server's "
-                    f"memory ({max(peaks) / MB:.0f} MB needed): send a smaller image"
-                )
             ticket: Ticket[CaptionBatch] = Ticket(self, "photos", owner, key)
             self._tickets[ticket.id] = ticket
-            if not images:
-                ticket._future.set_result(CaptionBatch())
+            if all(result is not None for result in results):  # nothing for the model
+                ticket._future.set_result(CaptionBatch(results))
                 return ticket
             request = _PhotoRequest(
-                ticket,
-                list(images),
-                names,
-                decode or DecodeConfig(),
-                peaks,
-                [None] * len(images),
+                ticket, list(images), names, decode or DecodeConfig(), peaks, results
             )
             self._photos.append(request)
             self._lock.notify_all()
@@ -568,15 +568,18 @@ class WorkQueue:
             if self._closed:
                 return None
             photos_ready = bool(self._photos) and self._photos_gathered()
-            if self._frames and (not photos_ready or not self._photos_turn):
-                self._photos_turn = True
-                return "frames", self._frames.popleft()
-            if photos_ready:
+            blocked = False  # photos whose decoding waits for memory a video job holds
+            if photos_ready and (self._photos_turn or not self._frames):
                 batch = self._take_photo_batch()
                 if batch is not None:
                     self._photos_turn = False
                     return "photos", batch
-            self._lock.wait(self._photo_wait())
+                blocked = True
+            if self._frames:  # a video job's frames: also while photos wait for its memory
+                self._photos_turn = True
+                return "frames", self._frames.popleft()
+            # Woken by a new request, new frames, or a video job ending (memory freed).
+            self._lock.wait(None if blocked else self._photo_wait())
 
     def _photos_gathered(self) -> bool:
         """Whether the waiting photos are ready to go: the batch is full, or the first one has
@@ -622,9 +625,13 @@ class WorkQueue:
         started = time.perf_counter()
         groups: dict[DecodeConfig, list[tuple[_PhotoRequest, int]]] = {}
         for request, start, stop in batch:
-            groups.setdefault(request.decode, []).extend((request, i) for i in range(start, stop))
+            groups.setdefault(request.decode, []).extend(
+                (request, i) for i in range(start, stop) if request.results[i] is None
+            )
         count = 0
         for decode, members in groups.items():
+            if not members:  # every image of the slice was refused at the door
+                continue
             images = [request.images[i] for request, i in members]
             names = [request.names[i] for request, i in members]
             try:

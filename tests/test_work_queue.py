@@ -22,6 +22,11 @@ from im2txt.work_queue import (
 )
 
 WAIT = 60  # seconds any step may take before the test fails (never reached when all is well)
+# How far a photo's probabilities in a shared batch may be from the same photo captioned alone.
+# Measured on 48 photos with this COCO-size model (beam 3, length 20): 3.0e-5 at worst with encoder
+# batches of 8, and already 1.8e-5 with the encoder at batch 1 (the batched search's matmuls round
+# differently from one image's); the words were identical every time.
+SHARED_RELATIVE = 5e-5
 
 
 class GatedCaptioner:
@@ -161,6 +166,45 @@ def test_a_job_over_the_memory_budget_waits_and_then_runs():
                                name="big.mp4")  # fmt: skip
 
 
+def test_photos_waiting_for_memory_let_the_video_holding_it_go_on():
+    fake = GatedCaptioner(hold_first=False)
+    # 100 MB of pixels, never touched: ~200 MB to decode, 50 MB beyond an ordinary photo's.
+    big = np.zeros((25 * MB,), np.float32)
+    with queue_with(fake, memory_budget_mb=100, batch_window=0.0) as queue:
+        holding, go_on = threading.Event(), threading.Event()
+
+        def video(work):
+            holding.set()
+            assert go_on.wait(WAIT)
+            return work.captioner.caption_many(list(range(16)))
+
+        job = queue.submit_video(video, peak_bytes=60 * MB, duration=1.0)
+        assert holding.wait(WAIT)
+        photo = queue.submit_photos([big], names=["big"])
+        assert photo.status().state == "waiting"
+        go_on.set()
+        # The video's frames go through the lane while the photo waits for the video's memory.
+        assert len(job.result(WAIT)) == 16
+        assert photo.result(WAIT)[0].name == "big"
+    assert [kind for kind, _ in fake.calls] == ["frames", "frames", "photos"]
+
+
+def test_ordinary_photos_are_taken_and_a_photo_too_large_is_one_error():
+    fake = GatedCaptioner(hold_first=False)
+    settings = QueueSettings(memory_budget_mb=100, batch_window=0.0)
+    with WorkQueue(fake, settings, fixed_bytes=200 * MB) as queue:
+        assert queue.submit_photos(["a"]).result(WAIT)[0].name == "a"
+        # One image that could never be decoded within the budget is an error entry of its own.
+        big = np.zeros((25 * MB,), np.float32)  # ~200 MB to decode
+        both = queue.submit_photos([big, "b"], names=["big", "b"]).result(WAIT)
+        assert both[0].error == (
+            "big: too large to decode within the server's memory (200 MB needed): "
+            "send a smaller image"
+        )
+        assert both[1].error is None and both[1].captions[0].text == "b"
+    assert [images for _, images in fake.calls] == [["a"], ["b"]]
+
+
 def test_cancelling_a_waiting_and_a_running_job():
     fake = GatedCaptioner(hold_first=False)
     with queue_with(fake, video_jobs=1) as queue:
@@ -259,7 +303,7 @@ def _photo(seed: int) -> bytes:
 
 def test_visitors_photos_captioned_together_equal_each_captioned_alone(coco_size_captioner):
     captioner = coco_size_captioner
-    photos = [_photo(seed) for seed in range(6)]
+    photos = [_photo(seed) for seed in range(8)]
     decode = DecodeConfig(beam_size=3, max_caption_length=12)
     alone = [captioner.caption(photo, decode) for photo in photos]
     calls = []
@@ -292,5 +336,7 @@ def test_visitors_photos_captioned_together_equal_each_captioned_alone(coco_size
         assert mine.name == f"v{i}"
         assert [c.words for c in mine.captions] == [c.words for c in reference]
         for got, want in zip(mine.captions, reference, strict=True):
-            assert got.probability == pytest.approx(want.probability, rel=2e-5)
-            assert got.word_probabilities == pytest.approx(want.word_probabilities, rel=2e-5)
+            assert got.probability == pytest.approx(want.probability, rel=SHARED_RELATIVE)
+            assert got.word_probabilities == pytest.approx(
+                want.word_probabilities, rel=SHARED_RELATIVE
+            )

@@ -147,15 +147,24 @@ def follow_clip(key: str | None, model_path: str) -> ClipResult | None:
         return None
     clip = stored_clip(job.key or "")
     if clip is not None and key is not None:
+        if _upload(job.key or "") != _upload(key):
+            return None  # another upload: the last clip is not about it
         st.info(OTHER_SETTINGS, icon=":material/refresh:")
     return clip
 
 
-# Said over a finished clip that is not for the page's current upload and settings.
+# Said over a finished clip of the page's upload made with other settings.
 OTHER_SETTINGS = (
-    "This clip was captioned with other settings, or is another clip: press **Caption video** "
-    "to caption it again with these."
+    "This clip was captioned with other settings: press **Caption video** to caption it again "
+    "with these."
 )
+
+
+def _upload(key: str) -> str:
+    """The upload's digest, the first part of a clip_key."""
+    return key.split(":", 1)[0]
+
+
 # Width of the timeline's thumbnails, in pixels.
 THUMBNAIL_WIDTH = 160
 

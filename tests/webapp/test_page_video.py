@@ -34,8 +34,8 @@ def page(tmp_path, monkeypatch) -> AppTest:
 
 
 OTHER_SETTINGS = (
-    "This clip was captioned with other settings, or is another clip: press **Caption video** "
-    "to caption it again with these."
+    "This clip was captioned with other settings: press **Caption video** to caption it again "
+    "with these."
 )
 
 
