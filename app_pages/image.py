@@ -30,8 +30,8 @@ if not files:
     st.info("Upload photos, pick a sample or take a snapshot to see their captions.")
     st.stop()
 
-with st.spinner(f"Captioning {len(files)} image(s)…"):
-    run = images.caption_images(tuple(files), settings.decode, captioner.info.source)
+# The request's place in the server's queue and its progress are shown while it waits.
+run = images.caption_images(tuple(files), settings.decode, captioner.info.source)
 if run.error:
     st.error(run.error)
     st.stop()

@@ -18,11 +18,13 @@ if TYPE_CHECKING:
 
 # What a make_captioned_video job adds to a server's memory at its peak (the process and its ffmpeg
 # children): a fixed part, and per pixel of a frame what the decoders, x264's lookahead and threads
-# and the frames waiting for the captioner hold. Fitted to 30 s clips at 30 fps through the work
-# queue with the COCO-size model (the lane's encoder batch included): 158 MB at 640x360, 207 MB at
-# 1280x720, 317 MB at 1920x1080; the estimate gives 156, 219 and 314.
-JOB_FIXED_BYTES = 136 * 2**20
-JOB_BYTES_PER_PIXEL = 90
+# and the frames waiting for the captioner hold. Measured through the work queue with the
+# COCO-size model, 30 s clips at 30 fps, one after another in one process (peak resident size of
+# the process and its children, above what it held before the job): 239 MB at 640x360, 303 MB at
+# 1280x720, 585 MB at 1920x1080; the estimate gives 239, 369 and 585 (a 720p clip added ~400 MB to
+# a whole Streamlit server in bench/bench_visitors.py, its upload included).
+JOB_FIXED_BYTES = 196 * 2**20
+JOB_BYTES_PER_PIXEL = 188
 
 
 def make_captioned_video(
