@@ -34,7 +34,10 @@ from tests.reference import original_im2txt as oi
 
 pytestmark = pytest.mark.slow
 
-RELATIVE = 1e-6  # the tolerance on probabilities
+# The tolerance on probabilities: a worker's batches group the images otherwise than caption_many's,
+# and encoder batches of other sizes round differently (tests/test_work_queue.py measures the same
+# bound for photos batched across visitors). The words are compared exactly.
+RELATIVE = 5e-5
 MANY = 160
 WORKER = r"^ray::MapWorker\(MapBatches\(CaptionWorker\)\)"
 
