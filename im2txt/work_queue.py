@@ -46,6 +46,7 @@ from im2txt.captioner import Caption, CaptionBatch, Captioner, ImageCaptions
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import ImageInput, decode_peak_bytes, describe
+from im2txt.memory import limit_malloc_arenas
 
 T = TypeVar("T")
 
@@ -95,8 +96,10 @@ class QueueSettings:
     """What the operator sets (secrets or environment: see configured)."""
 
     # The whole server's memory target in MB: the model, the lane and every job's estimated
-    # peak. 1800 keeps a Community Cloud app (restarted past ~2.7 GB) under 2.0 GB with COCO.
-    memory_budget_mb: int = 1800
+    # peak. With the COCO model (~1,140 MB loaded and warm, 200 MB for the lane) 2000 admits one
+    # clip at a time up to 1080p (585 MB) and keeps a Community Cloud app (restarted past ~2.7 GB)
+    # near 2.0 GB.
+    memory_budget_mb: int = 2000
     # Video jobs run at once (each has ffmpeg decoding and encoding beside it).
     video_jobs: int = 2
     # Requests (photo requests and video jobs) that may wait; one more is refused (QueueFull).
@@ -340,6 +343,9 @@ class WorkQueue:
         self.captioner = captioner
         self.settings = settings or QueueSettings()
         self._owner_alive = owner_alive
+        # The server's threads (the queue's, the pages' scripts) share two malloc arenas from now
+        # on: freed memory is found again by the next thread (see memory.limit_malloc_arenas).
+        limit_malloc_arenas()
         # What the server needs before any job: the process with its model loaded, measured now,
         # and the lane's working memory.
         self.fixed_bytes = (
