@@ -127,14 +127,17 @@ def follow_clip(key: str | None, model_path: str) -> ClipResult | None:
     jobs = work.work_queue(model_path).tickets(session, "video")
     job = jobs[-1] if jobs else None
     if job is not None and not job.done():
-        if st.button("Cancel", key="cancel-video", icon=":material/cancel:"):
-            job.cancel()
-        else:
-            other = job.key != key and key is not None
-            if other:
+        waiting = st.empty()  # the Cancel button and the notes: gone once the job is done
+        with waiting.container():
+            cancel = st.button("Cancel", key="cancel-video", icon=":material/cancel:")
+            if not cancel and job.key != key and key is not None:
                 st.caption("Still captioning the clip you asked for before; press **Caption "
                            "video** to caption this one instead.")  # fmt: skip
+        if cancel:
+            job.cancel()
+        else:
             work.follow(job, "Captioning the clip")
+            waiting.empty()
     if key is not None:
         clip = stored_clip(key)
         if clip is not None:

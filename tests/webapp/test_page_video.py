@@ -74,6 +74,8 @@ def test_upload_caption_segments_and_downloads(page, clip, monkeypatch):
     page.run()
     assert not page.exception and not page.error
     assert len(calls) == 1
+    # The run followed the job to its end: its Cancel button went with it.
+    assert [b.label for b in page.button if b.label == "Cancel"] == []
     rows = timeline_rows(page)
     assert rows[0] == ["Frame", "Time", "Caption", "Probability"]
     assert len(rows) >= 2 and rows[1][1].startswith("0:00.0 – ")
