@@ -60,6 +60,11 @@ def clip_key(
     return f"{digest}:{every}:{decode}:{model_path}:{shots}"
 
 
+def _upload(key: str) -> str:
+    """The upload's digest, the first part of a clip_key."""
+    return key.split(":", 1)[0]
+
+
 def stored_clip(key: str) -> ClipResult | None:
     stored = clip_store().get(work.session_id(), key)
     if stored is None or not stored.path.is_file():
@@ -161,11 +166,6 @@ OTHER_SETTINGS = (
     "This clip was captioned with other settings: press **Caption video** to caption it again "
     "with these."
 )
-
-
-def _upload(key: str) -> str:
-    """The upload's digest, the first part of a clip_key."""
-    return key.split(":", 1)[0]
 
 
 # Width of the timeline's thumbnails, in pixels.
