@@ -6,6 +6,7 @@ from ui import controls, fetch, images, models
 
 st.title("Caption images")
 settings = controls.decode_controls()
+charts = st.sidebar.toggle("Bar charts", key="charts", help="A chart of each image's captions.")
 captioner = models.get_captioner()
 if captioner is None:
     st.stop()
@@ -38,7 +39,9 @@ if run.error:
 beam_size = settings.decode.beam_size
 st.caption(f"Captioned {len(files)} image(s) in {run.seconds:.2f} s, beam size {beam_size}.")
 # Beside every result while only the demo model is there: shapes are not a caption of a photo.
-images.render_results(run, settings.shown, notice=fetch.DEMO_NOTICE if demo else None)
+images.render_results(
+    run, settings.shown, charts=charts, notice=fetch.DEMO_NOTICE if demo else None
+)
 
 left, right = st.columns(2)
 left.download_button("Download JSON", images.results_json(run.results), "captions.json",

@@ -80,7 +80,9 @@ def _preview_jpeg(name: str, data: bytes) -> bytes:
     return _jpeg(preview(data, name))
 
 
-def render_results(run: CaptionRun, shown: int, notice: str | None = None) -> None:
+def render_results(
+    run: CaptionRun, shown: int, *, charts: bool = False, notice: str | None = None
+) -> None:
     """Each image of the batch in its own box: the picture and its captions, or one error line;
     `notice` (if any) under every image's captions."""
     for i, (result, picture) in enumerate(zip(run.results, run.previews, strict=True)):
@@ -91,7 +93,7 @@ def render_results(run: CaptionRun, shown: int, notice: str | None = None) -> No
             left, right = st.columns([1, 2])  # side by side on a laptop, stacked on a phone
             left.image(picture, caption=result.name, width="stretch")
             with right:
-                render_captions(result, shown)
+                render_captions(result, shown, chart=charts)
                 if notice:
                     st.caption(f":material/info: {notice}")
 
@@ -119,22 +121,28 @@ def render_words(caption: Caption) -> None:
     st.markdown(" ".join(words) or "*(empty caption)*")
 
 
-def render_captions(result: ImageCaptions, shown: int) -> None:
-    """Top captions of one image: the best word by word, a table and a bar chart."""
+def render_captions(result: ImageCaptions, shown: int, *, chart: bool = False) -> None:
+    """Top captions of one image: the best word by word, a table, and a bar chart if asked for.
+
+    The chart is off by default: it is the costliest part of a result to make (Altair's spec on
+    the server, Vega in the browser: with 8 visitors at once, 0.7 s of server time per chart)
+    and it shows the table's numbers again."""
     captions = result.captions[:shown]
     st.markdown(f"**{_escape(captions[0].text) or '(empty caption)'}**")
     render_words(captions[0])
     # A static table, not st.dataframe: its cells wrap, so that no caption is cut on a phone (a
     # data grid cuts text at the column's width). Probability first: the caption column wraps.
     st.table(
-        [{"Probability": f"{100 * c.probability:.4f}%", "Caption": c.text} for c in captions],
+        [{"#": i, "Probability": f"{100 * c.probability:.4f}%", "Caption": c.text}
+         for i, c in enumerate(captions, start=1)],
         hide_index=True,
-    )
-    with st.expander("Chart"):
+    )  # fmt: skip
+    if chart:
+        # Bars named by their rank in the table: a caption as an axis label is cut.
         st.bar_chart(
-            {"caption": [f"{i + 1}. {c.text}" for i, c in enumerate(captions)],
+            {"#": [str(i) for i in range(1, len(captions) + 1)],
              "probability (%)": [100 * c.probability for c in captions]},
-            x="caption", y="probability (%)", horizontal=True,
+            x="#", y="probability (%)", horizontal=True, height=40 + 30 * len(captions),
         )  # fmt: skip
 
 

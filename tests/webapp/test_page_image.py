@@ -75,6 +75,23 @@ def test_uploads_are_captioned_like_the_library(model_dir):
     assert set(buttons) == {"Download JSON", "Download CSV"}
 
 
+def test_bar_charts_only_when_asked_for(model_dir):
+    """The chart is the costliest part of a result (Altair on the server, Vega in every
+    visitor's browser), so it is off until the visitor turns it on; its bars are named by the
+    table's ranks, which are never cut like a caption as an axis label."""
+    app = open_page(model_dir)
+    files = [("one.png", png(1), "image/png"), ("two.png", png(2), "image/png")]
+    app.get("file_uploader")[0].set_value(files)
+    app.run()
+    assert not app.get("vega_lite_chart")
+    assert [list(t.value["#"]) for t in app.table] == [[1, 2, 3]] * 2
+    app.toggle(key="charts").set_value(True)
+    app.run()
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 2
+    assert all('"#"' in chart.proto.spec for chart in charts)
+
+
 def test_a_bad_file_is_one_error_and_the_others_still_work(model_dir):
     app = open_page(model_dir)
     files = [
