@@ -72,8 +72,10 @@ FIRST_SECONDS_PER_VIDEO_SECOND = 0.6
 class QueueFull(Im2txtError):
     """A request came when the queue already held queue_length waiting requests."""
 
-    def __init__(self, ahead: int) -> None:
+    def __init__(self, ahead: int, seconds: float | None = None) -> None:
         self.ahead = ahead
+        # Estimated seconds until the work ahead has started (None: unknown).
+        self.seconds = seconds
         super().__init__(
             f"The server is busy: {ahead} request(s) are waiting ahead of yours. "
             "Try again in a minute."
@@ -750,7 +752,13 @@ class WorkQueue:
     def _check_room(self) -> None:
         waiting = self._waiting_count()
         if waiting >= self.settings.queue_length:
-            raise QueueFull(waiting)
+            images = sum(r.remaining for r in self._photos)
+            video_seconds = sum(job.duration for job in self._videos) / self.settings.video_jobs
+            raise QueueFull(
+                waiting,
+                images * self._measured.seconds_per_image
+                + video_seconds * self._measured.seconds_per_video_second,
+            )
         # Finished tickets are kept for reruns that look for them: the newest KEEP_PHOTOS photo
         # requests (captions only), and each owner's newest KEEP_VIDEOS video jobs.
         done = [t for t in self._tickets.values() if t.done()]

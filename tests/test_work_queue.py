@@ -13,6 +13,7 @@ from PIL import Image
 from im2txt.captioner import Caption, CaptionBatch, ImageCaptions
 from im2txt.config import DecodeConfig
 from im2txt.work_queue import (
+    FIRST_SECONDS_PER_IMAGE,
     MB,
     Cancelled,
     QueueFull,
@@ -109,6 +110,8 @@ def test_a_full_queue_answers_at_once_with_how_many_are_ahead():
         with pytest.raises(QueueFull) as refused:
             queue.submit_photos(["one too many"])
         assert refused.value.ahead == 2
+        # Two images wait, at the first estimate of FIRST_SECONDS_PER_IMAGE each.
+        assert refused.value.seconds == pytest.approx(2 * FIRST_SECONDS_PER_IMAGE)
         assert str(refused.value) == (
             "The server is busy: 2 request(s) are waiting ahead of yours. Try again in a minute."
         )

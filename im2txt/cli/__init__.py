@@ -11,7 +11,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from im2txt.cli import batch, caption, export, models, train_demo, video
+from im2txt.cli import batch, caption, export, models, serve, train_demo, video
 from im2txt.cli.common import import_tensorflow_quietly
 from im2txt.errors import Im2txtError
 
@@ -50,4 +50,5 @@ def build_parser() -> argparse.ArgumentParser:
     train_demo.add(commands)
     export.add(commands)
     batch.add(commands)
+    serve.add(commands)
     return parser

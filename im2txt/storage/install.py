@@ -102,12 +102,18 @@ def install_model(
 def installed_model_name(folder: str | Path) -> str | None:
     """The catalogue name of the model installed in `folder`, or None when it was put there some
     other way."""
-    try:
-        text = (Path(folder) / PROVENANCE_FILE).read_text(encoding="utf-8")
-        name = json.loads(text).get("model")
-    except (OSError, ValueError, AttributeError):
-        return None
+    name = (install_record(folder) or {}).get("model")
     return name if isinstance(name, str) else None
+
+
+def install_record(folder: str | Path) -> dict | None:
+    """What `download` wrote beside a model it installed (its name, description, licence and
+    source), or None when the model was put there some other way."""
+    try:
+        record = json.loads((Path(folder) / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _fetch_source(
