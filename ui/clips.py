@@ -220,12 +220,17 @@ def _caption_clip(
 
 
 def render_clip(clip: ClipResult) -> None:
-    """The rendered clip with subtitles, a timeline of segments, and downloads."""
+    """The rendered clip, a timeline of segments, and downloads."""
     player, timeline = st.columns([3, 2])  # side by side on a laptop, stacked on a phone
     width, height = clip.size
     # A portrait clip as wide as the column would be taller than the screen, controls below it.
     shown = round(PORTRAIT_HEIGHT * width / height) if height > width else "stretch"
-    player.video(str(clip.video), subtitles={"English": clip.vtt}, width=shown)
+    # One caption on the player: the picture's own, drawn in by render_video, which is also the
+    # MP4 the visitor downloads (the original demo's output). No WebVTT track is given to the
+    # player: Streamlit turns its first track on, which showed every caption twice, and a clean
+    # picture for the track would mean rendering each clip twice (an upload in AVI, MKV, GIF or
+    # HEVC cannot be played by a browser as it is). The cues stay a download (SRT, VTT).
+    player.video(str(clip.video), width=shown)
     shots = _shot_count(clip.segments)
     found = f" in {shots} shot(s)" if shots else ""
     player.caption(
