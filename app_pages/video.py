@@ -14,10 +14,11 @@ models.model_caption(captioner)
 demo = captioner.info.kind == "demo"
 fetch.coco_offer("video")
 
+# Any file is taken (ffmpeg reads by content): the uploader's own refusal of other names was a
+# hover on the file's chip; a file that is not a clip gets a line from probe, naming it.
 upload = st.file_uploader(
     f"A clip ({', '.join(controls.VIDEO_TYPES)}; up to {controls.upload_limit_mb()} MB and "
-    f"{MAX_DURATION / 60:.0f} minutes)",
-    type=controls.VIDEO_TYPES,
+    f"{MAX_DURATION / 60:.0f} minutes)"
 )
 samples = controls.sample_files({f".{t}" for t in controls.VIDEO_TYPES})
 sample = None

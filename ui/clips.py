@@ -26,8 +26,12 @@ from ui.clip_store import ClipStore, clip_store
 
 # Height in pixels a portrait clip's player is given, so that its controls stay on screen.
 PORTRAIT_HEIGHT = 480
-# Height of the timeline's scrolling box, in pixels (a long clip has many segments).
+# Height of the timeline's scrolling box at most, in pixels (a long clip has many segments):
+# it fits a 768-pixel-high window with the page's header.
 TIMELINE_HEIGHT = 520
+# Width in pixels from which the timeline is a table of one row a segment (its columns need about
+# 330, and a caption then has 230 or more); below it, each segment takes two lines.
+TIMELINE_TABLE_WIDTH = 560
 
 
 @dataclass(frozen=True)
@@ -220,19 +224,27 @@ def _caption_clip(
 
 
 def render_clip(clip: ClipResult) -> None:
-    """The rendered clip with subtitles, a timeline of segments, and downloads."""
-    player, timeline = st.columns([3, 2])  # side by side on a laptop, stacked on a phone
+    """The rendered clip, a timeline of segments, and downloads."""
     width, height = clip.size
+    portrait = height > width
+    # Beside a portrait player the timeline gets two thirds of the row (it fits a table there);
+    # beside a landscape one, two fifths (it lays each segment out on two lines, see
+    # timeline_html). On a phone Streamlit stacks the two.
+    player, timeline = st.columns([1, 2] if portrait else [3, 2])
     # A portrait clip as wide as the column would be taller than the screen, controls below it.
-    shown = round(PORTRAIT_HEIGHT * width / height) if height > width else "stretch"
-    player.video(str(clip.video), subtitles={"English": clip.vtt}, width=shown)
+    shown = round(PORTRAIT_HEIGHT * width / height) if portrait else "stretch"
+    # One caption on the player: the picture's own, drawn in by render_video, which is also the
+    # MP4 the visitor downloads (the original demo's output). No WebVTT track is given to the
+    # player: Streamlit turns its first track on, which showed every caption twice, and a clean
+    # picture for the track would mean rendering each clip twice (an upload in AVI, MKV, GIF or
+    # HEVC cannot be played by a browser as it is). The cues stay a download (SRT, VTT).
+    player.video(str(clip.video), width=shown)
     shots = _shot_count(clip.segments)
     found = f" in {shots} shot(s)" if shots else ""
     player.caption(
         f"{clip.name}: {len(clip.segments)} segment(s){found}, done in {clip.seconds:.1f} s."
     )
-    with timeline.container(height=min(TIMELINE_HEIGHT, 48 + 76 * len(clip.segments))):
-        st.markdown(timeline_html(clip), unsafe_allow_html=True)
+    timeline.markdown(timeline_html(clip), unsafe_allow_html=True)
     stem = Path(clip.name).stem
     columns = st.columns(4)
     downloads = [
@@ -248,28 +260,57 @@ def render_clip(clip: ClipResult) -> None:
         )
 
 
+# The timeline's look. Its box scrolls past TIMELINE_HEIGHT pixels (a long clip has hundreds of
+# segments). A box wide enough for a table of one row a segment (beside a portrait player, or a
+# wide window) gets one; a narrower one (beside a landscape player at 1366 px with the sidebar
+# open, 370 px; a phone, 358 px) gets each segment on two lines, the caption under its time and
+# probability, so that no column is cut and no caption wraps a word a line. The box's own width
+# decides (a container query), not the window's: the sidebar and the player take their share.
+# Thumbnails keep their shape within 64x48 pixels, so a portrait clip's rows are not 114 high.
+TIMELINE_STYLE = f"""<style>
+.im2txt-timeline-box {{ container-type: inline-size; max-height: {TIMELINE_HEIGHT}px;
+  overflow-y: auto; }}
+.im2txt-timeline {{ width: 100%; font-size: 0.875rem; line-height: 1.4; margin: 0; }}
+.im2txt-timeline th, .im2txt-timeline td {{ padding: 0.25rem 0.5rem; vertical-align: top; }}
+.im2txt-timeline img {{ display: block; max-width: 64px; max-height: 48px; }}
+.im2txt-timeline .time, .im2txt-timeline .probability {{ white-space: nowrap; }}
+.im2txt-timeline .shot, .im2txt-timeline .probability {{ text-align: right; }}
+.im2txt-timeline .frame {{ width: 64px; }}
+@container (max-width: {TIMELINE_TABLE_WIDTH - 1}px) {{
+  .im2txt-timeline tr {{ display: grid; grid-template-columns: 64px max-content 1fr max-content;
+    grid-template-areas: "frame time shot probability" "frame caption caption caption";
+    column-gap: 0.5rem; padding: 0.25rem 0.5rem; }}
+  .im2txt-timeline th, .im2txt-timeline td {{ display: block; border: none; padding: 0; }}
+  .im2txt-timeline .frame {{ grid-area: frame; }}
+  .im2txt-timeline .time {{ grid-area: time; }}
+  .im2txt-timeline .shot {{ grid-area: shot; }}
+  .im2txt-timeline .caption {{ grid-area: caption; }}
+  .im2txt-timeline .probability {{ grid-area: probability; }}
+}}
+</style>"""
+
+
 def timeline_html(clip: ClipResult) -> str:
-    """The segments as an HTML table whose caption cells wrap: a data grid (st.dataframe) cut the
-    captions and pushed the Probability column out of sight at 1366 px. When shots were
-    detected, a Shot column numbers them from 1."""
+    """The segments as an HTML table in a scrolling box (see TIMELINE_STYLE): a data grid
+    (st.dataframe) cut the captions and pushed the Probability column out of sight at 1366 px.
+    When shots were detected, a Shot column numbers them from 1."""
     shots = bool(_shot_count(clip.segments))
     rows = []
     for segment, thumbnail in zip(clip.segments, clip.thumbnails, strict=True):
         uri = jpeg_data_uri(thumbnail) if thumbnail is not None else None
-        frame = f'<img src="{uri}" alt="" style="width:64px;display:block">' if uri else ""
-        shot = f'<td style="text-align:right">{segment.shot + 1}</td>' if shots else ""
+        frame = f'<img src="{uri}" alt="">' if uri else ""
+        shot = f'<td class="shot">{segment.shot + 1}</td>' if shots else ""
         rows.append(
-            f"<tr><td>{frame}</td>{shot}"
-            f'<td style="white-space:nowrap">{_clock(segment.start)} – {_clock(segment.end)}</td>'
-            f"<td>{html.escape(segment.text)}</td>"
-            f'<td style="white-space:nowrap;text-align:right">'
-            f"{100 * segment.probability:.4f}%</td></tr>"
+            f'<tr><td class="frame">{frame}</td>{shot}'
+            f'<td class="time">{_clock(segment.start)} – {_clock(segment.end)}</td>'
+            f'<td class="caption">{html.escape(segment.text)}</td>'
+            f'<td class="probability">{100 * segment.probability:.4f}%</td></tr>'
         )
     names = ("Frame", *(("Shot",) if shots else ()), "Time", "Caption", "Probability")
-    head = "".join(f"<th>{name}</th>" for name in names)
+    head = "".join(f'<th class="{name.lower()}">{name}</th>' for name in names)
     return (
-        '<table class="im2txt-timeline" style="width:100%;table-layout:auto">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'{TIMELINE_STYLE}<div class="im2txt-timeline-box"><table class="im2txt-timeline">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from im2txt.config import DecodeConfig
 from im2txt.image_loading import IMAGE_SUFFIXES
+from im2txt.video.probe import VIDEO_SUFFIXES
 
 DEFAULTS = DecodeConfig()
 
@@ -19,7 +20,8 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 IMAGE_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
 
 
-VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm"]
+# What the Video page offers: the suffixes the video path reads (animated GIF among them).
+VIDEO_TYPES = [suffix.lstrip(".") for suffix in VIDEO_SUFFIXES]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ captions = caption_video(captioner, "clip.mp4", shots=ShotConfig(min_shot=0.5))
 """
 
 from im2txt.video.captioned import make_captioned_video
-from im2txt.video.probe import VideoInfo, probe
+from im2txt.video.probe import VIDEO_SUFFIXES, VideoInfo, probe
 from im2txt.video.render import default_output, render_video
 from im2txt.video.sampling import DEFAULT_EVERY, MAX_DURATION, caption_video, sample_frames
 from im2txt.video.segments import CaptionedVideo, Sample, Segment, VideoCaptions
@@ -19,6 +19,7 @@ from im2txt.video.shots import ShotConfig, find_shots
 __all__ = [
     "DEFAULT_EVERY",
     "MAX_DURATION",
+    "VIDEO_SUFFIXES",
     "CaptionedVideo",
     "Sample",
     "Segment",

@@ -19,6 +19,16 @@ MAX_VFR_RATE = 60
 PROBE_SECONDS = 30.0
 
 
+# Suffixes of the clips people have that the video path reads: phones and cameras (MP4, MOV, 3GP,
+# AVCHD's MTS/M2TS), the web (WebM, animated GIF, FLV), desktops (MKV, AVI, WMV, MPEG, Ogg).
+# ffmpeg reads by content, not by name; tests/video/test_containers.py writes a clip in each with
+# ffmpeg and reads it back. Pages offer these; a file of another kind is still tried.
+VIDEO_SUFFIXES = (
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".mpg", ".mpeg", ".ts", ".mts",
+    ".m2ts", ".3gp", ".wmv", ".flv", ".ogv",
+)  # fmt: skip
+
+
 # Image formats ffmpeg reads as one-frame "videos".
 _IMAGE_FORMATS = re.compile(r"^(image2|\w+_pipe)$")
 

@@ -4,6 +4,7 @@ and finished work kept across reruns. The model is a tiny random bundle."""
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from fixtures.clips import encode, pattern_clip, shot_frames
 from fixtures.paths import REPO
 from fixtures.tiny_model import write_tiny_bundle
+from im2txt.video.ffmpeg import ffmpeg_exe
 from ui import clips
 
 
@@ -60,6 +62,29 @@ def caption_button(app: AppTest):
 def test_limits_are_stated(page):
     label = page.get("file_uploader")[0].label
     assert "up to 200 MB and 10 minutes" in label
+
+
+def test_the_uploader_refuses_no_file_by_its_name(page):
+    # Streamlit's own refusal is a hover on the file's chip; the page answers every file itself.
+    (uploader,) = page.get("file_uploader")
+    assert list(uploader.proto.type) == []
+    assert all(f"{kind}," in uploader.label for kind in ("mp4", "mov", "gif", "mts"))
+
+
+def test_an_animated_gif_is_captioned(page, tmp_path):
+    gif = tmp_path / "anim.gif"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+         "testsrc2=size=160x120:rate=10:duration=3", str(gif)],
+        check=True,
+    )  # fmt: skip
+    run_clip(page, "anim.gif", gif.read_bytes())
+    assert not page.exception and not page.error
+    assert len(timeline_rows(page)) >= 2
+    assert len(page.get("download_button")) == 4
+    # One caption on the player: the one drawn in, no subtitle track over it.
+    (video,) = page.get("video")
+    assert list(video.proto.subtitles) == []
 
 
 def test_upload_caption_segments_and_downloads(page, clip, monkeypatch):
