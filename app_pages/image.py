@@ -15,9 +15,11 @@ demo = captioner.info.kind == "demo"
 fetch.coco_offer("image")
 
 uploads = st.file_uploader(
-    f"Photos ({', '.join(controls.IMAGE_TYPES)}; up to {controls.upload_limit_mb()} MB each)",
-    type=controls.IMAGE_TYPES,
+    f"Photos ({', '.join(controls.COMMON_IMAGE_TYPES)} and more; "
+    f"up to {controls.upload_limit_mb()} MB each)",
+    type=None,  # any file: one that is not read gets a line saying what to do
     accept_multiple_files=True,
+    help=f"Read: {', '.join(controls.IMAGE_TYPES)}.",
 )
 samples = controls.sample_files({f".{t}" for t in controls.IMAGE_TYPES})
 picked = st.pills("Or pick samples", samples, selection_mode="multi", format_func=lambda p: p.stem)

@@ -10,6 +10,12 @@ a root-level secret of that name), DEFAULT_MAX_PIXELS otherwise. Images over it 
 their header, before any pixel is decoded. Decodes across all threads of the process share a
 budget of that many pixels, so that sessions uploading large images at once take turns instead of
 adding up. Pillow's own process-wide bomb limit (Image.MAX_IMAGE_PIXELS) is left as it is.
+
+Which formats are read is image_formats' (importing it lets Pillow read HEIC). PNG metadata
+(ICC profiles, text) is never used, as in the original, whose decode_png ignored it too: a PNG that
+Pillow refuses for its metadata alone (a profile inflating past its 1 MB bound for compressed
+chunks, PngImagePlugin.MAX_TEXT_CHUNK, which is left as it is) is read again without those chunks,
+so they are never inflated at all.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -27,11 +34,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from im2txt.errors import ImageError
+from im2txt.image_formats import not_read_reason, readable_formats
 from im2txt.image_modes import block_mean, to_rgb
 from im2txt.memory import give_back_freed_memory
 
-# File suffixes of the image formats the library reads (folders are searched for these).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 # The pixel limit when IM2TXT_MAX_PIXELS is not set: full-resolution photos of 48-64 MP phone
 # cameras fit (9248x6944 is 64.2 MP), their 108 and 200 MP modes do not. At 100 MP the app with the
 # COCO model peaked at 2.1 GB, too close to Community Cloud's ~2.7 GB; what each kind of image
@@ -44,6 +50,9 @@ PREVIEW_SIDE = 800
 ImageInput = str | os.PathLike | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# PNG chunks that hold only metadata: an ICC profile and text, compressed or not.
+_PNG_METADATA = frozenset({b"iCCP", b"zTXt", b"iTXt", b"tEXt"})
 _EXIF_ORIENTATION = 0x0112
 # Decodes of at least this many pixels give their freed memory back (give_back_freed_memory).
 _TRIM_PIXELS = 4_000_000
@@ -112,11 +121,22 @@ def decode_peak_bytes(image: ImageInput) -> int:
     if isinstance(image, Image.Image):
         return DECODE_BYTES_PER_PIXEL * image.width * image.height
     try:
-        source = image if isinstance(image, (str, os.PathLike)) else io.BytesIO(bytes(image))
-        with Image.open(source) as opened:
+        source = image if isinstance(image, (str, os.PathLike)) else bytes(image)
+        with _open(source) as opened:
             return DECODE_BYTES_PER_PIXEL * opened.width * opened.height
     except Exception:  # not an image, or a header Pillow refuses: load_image says which
         return 0
+
+
+def image_format(image: str | os.PathLike | bytes) -> str | None:
+    """Pillow's name for the format of an image file the library reads ("PNG", "HEIF", ...), from
+    its header alone; None when the file is not one."""
+    try:
+        with _open(image) as opened:
+            format_name = opened.format
+    except Exception:  # not an image, or one Pillow refuses
+        return None
+    return format_name if format_name in readable_formats() else None
 
 
 def preview(image: ImageInput, name: str | None = None, side: int = PREVIEW_SIDE) -> np.ndarray:
@@ -213,15 +233,59 @@ def read_image_file(path: Path, name: str, max_bytes: int | None = None) -> byte
     return data
 
 
+def _open(source: bytes | str | os.PathLike) -> Image.Image:
+    """Pillow's image for a file's bytes or path, its header read (no pixel decoded); a PNG
+    refused for its metadata is opened again without it. Raises what Image.open raises."""
+    try:
+        return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except UnidentifiedImageError:
+        raise
+    except (ValueError, SyntaxError, OSError):
+        data = source if isinstance(source, bytes) else _png_file_bytes(source)
+        stripped = _png_without_metadata(data) if data else None
+        if stripped is None:
+            raise
+        return Image.open(io.BytesIO(stripped))
+
+
+def _png_file_bytes(path: str | os.PathLike) -> bytes:
+    """The file's bytes when it is a PNG, else b"" (a file of any other kind is not read)."""
+    with open(path, "rb") as file:
+        head = file.read(len(_PNG_MAGIC))
+        return head + file.read() if head == _PNG_MAGIC else b""
+
+
+def _png_without_metadata(data: bytes) -> bytes | None:
+    """The PNG without its ICC profile and text chunks; None when `data` is no PNG or has none.
+
+    Chunks are stepped over by their lengths and never inflated; Pillow checks the rest."""
+    if not data.startswith(_PNG_MAGIC):
+        return None
+    kept, position, dropped = [_PNG_MAGIC], len(_PNG_MAGIC), False
+    view = memoryview(data)
+    while position + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, position)
+        end = position + 12 + length  # length, type, data, CRC
+        if kind in _PNG_METADATA:
+            dropped = True
+        else:
+            kept.append(view[position:end])
+        position = end
+        if kind == b"IEND":
+            break
+    return b"".join(kept) if dropped else None
+
+
 def _decode_bytes(data: bytes, name: str) -> np.ndarray:
     if not data:
         raise ImageError(f"{name}: empty file (0 bytes)")
     try:
-        opened = Image.open(io.BytesIO(data))  # reads the header only
+        opened = _open(data)  # reads the header only
     except UnidentifiedImageError:
         if data.startswith(_JPEG_MAGIC):  # lossless (SOF3), arithmetic-coded, 12-bit, ...
             raise ImageError(f"{name}: a kind of JPEG that cannot be decoded") from None
-        raise ImageError(f"{name}: not an image (unrecognised file format)") from None
+        reason = not_read_reason(data) or "not an image (unrecognised file format)"
+        raise ImageError(f"{name}: {reason}") from None
     except Image.DecompressionBombError as e:
         # Pillow refuses past twice its own limit (which this library leaves alone) on opening.
         found = re.search(r"\((\d+) pixels\)", str(e))
@@ -234,6 +298,10 @@ def _decode_bytes(data: bytes, name: str) -> np.ndarray:
         raise ImageError(f"{name}: over Pillow's pixel limit ({_one_line(str(e))})") from None
     except Exception as e:  # Pillow raises many kinds on broken headers
         raise ImageError(f"{name}: cannot read image header ({_one_line(str(e))})") from None
+    reason = not_read_reason(data, opened.format)
+    if reason is not None:
+        opened.close()
+        raise ImageError(f"{name}: {reason}")
     _check_size(opened.width, opened.height, name)
     pixels = opened.width * opened.height
     with _BUDGET.hold(pixels):

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -183,6 +184,22 @@ def test_video_bad_input_is_one_line(capsys, tiny, tmp_path):
     assert status == 1 and out == ""
     assert err == f"error: {bad}: not a video file (ffmpeg cannot read it)\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4"]
+
+
+def test_video_on_a_zip_named_png_or_a_photo_says_what_it_is_in_plain_words(capsys, tiny, tmp_path):
+    archive = tmp_path / "holiday.png"
+    with zipfile.ZipFile(archive, "w") as opened:
+        opened.writestr("notes.txt", "not a picture\n" * 50)
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (40, 30), "red").save(photo)
+    for path, reason in [
+        (archive, "not a video, nor an image (unrecognised file format)"),
+        (photo, "an image (PNG), not a video; caption it as an image"),
+    ]:
+        status, out, err = run(capsys, "video", path, "--model", tiny, "-o", tmp_path / "out.mp4")
+        assert status == 1 and out == ""
+        assert err == f"error: {path}: {reason}\n"  # ffmpeg's "image2" is gone
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_stderr_carries_no_tensorflow_start_up_notices(tiny, images):

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from im2txt.config import DecodeConfig
-from im2txt.image_loading import IMAGE_SUFFIXES
+from im2txt.image_formats import readable_suffixes
 from im2txt.video.probe import VIDEO_SUFFIXES
 
 DEFAULTS = DecodeConfig()
@@ -17,7 +17,12 @@ DEFAULTS = DecodeConfig()
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 
 
-IMAGE_TYPES = sorted(suffix.lstrip(".") for suffix in IMAGE_SUFFIXES)
+# Every format the library reads. The Image page's uploader takes any file, though: one it cannot
+# read gets the library's own line saying what it is and what to do, where a `type` list would
+# refuse it with a reason shown only on hover ("files are not allowed").
+IMAGE_TYPES = sorted(suffix.lstrip(".") for suffix in readable_suffixes())
+# The formats the uploader's label names: what phones, cameras and the web save.
+COMMON_IMAGE_TYPES = ["jpg", "png", "heic", "webp", "avif", "gif", "tiff"]
 
 
 # What the Video page offers: the suffixes the video path reads (animated GIF among them).

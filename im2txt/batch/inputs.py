@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from im2txt.errors import Im2txtError
-from im2txt.image_loading import IMAGE_SUFFIXES
+from im2txt.image_formats import is_picture_name
 
 # scheme://...: s3://, gs://, hdfs://, file://, http(s):// (read by the workers, not listed).
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -32,14 +32,17 @@ def image_files(paths: Sequence[str]) -> list[str]:
 
 
 def walk_folder(folder: str) -> list[str]:
-    """The image files under a folder, recursively, sorted; hidden files skipped."""
+    """The image files under a folder, recursively, sorted; hidden files skipped.
+
+    Image files are those named like pictures (image_formats.picture_suffixes): every format the
+    loader reads, and the drawings it does not, which then get an error line saying what to do."""
     walked = []
     for parent, subfolders, names in os.walk(folder):
         subfolders.sort()
         walked += [
             os.path.join(parent, name)
             for name in names
-            if Path(name).suffix.lower() in IMAGE_SUFFIXES and not name.startswith(".")
+            if is_picture_name(name) and not name.startswith(".")
         ]
     return sorted(walked)
 
@@ -80,7 +83,7 @@ def _expand(entries: Iterable[str]) -> list[str]:
             for match in matches:
                 if os.path.isdir(match):
                     names += walk_folder(match)
-                elif Path(match).suffix.lower() in IMAGE_SUFFIXES:
+                elif is_picture_name(os.path.basename(match)):
                     names.append(match)
         else:
             names.append(entry)

@@ -10,7 +10,8 @@ from os import PathLike
 from pathlib import Path
 
 from im2txt.errors import VideoError
-from im2txt.image_loading import max_pixels
+from im2txt.image_formats import not_read_reason
+from im2txt.image_loading import image_format, max_pixels
 from im2txt.video.ffmpeg import ffmpeg_exe, url
 
 # Nominal frame rates above this are not used for variable-rate clips (see video's docstring).
@@ -110,7 +111,13 @@ def probe(path: str | PathLike, name: str | None = None) -> VideoInfo:
         ) from None
     except OSError as e:
         raise VideoError(f"{name}: cannot run ffmpeg ({e.strerror or e})") from None
-    info = parse_header(result.stderr.decode("utf-8", "replace"), name)
+    try:
+        info = parse_header(result.stderr.decode("utf-8", "replace"), name)
+    except VideoError:
+        picture = _picture(source)
+        if picture is None:
+            raise
+        raise VideoError(f"{name}: {picture}") from None
     limit = max_pixels()
     if info.width * info.height > limit:
         raise VideoError(
@@ -118,6 +125,16 @@ def probe(path: str | PathLike, name: str | None = None) -> VideoInfo:
             f"({info.width * info.height / 1e6:.3g} MP), over the {limit / 1e6:g} MP limit"
         )
     return replace(info, path=str(source), name=name)
+
+
+def _picture(path: Path) -> str | None:
+    """What a file that is not a usable video is when it is a picture (ffmpeg reads many images
+    as one-frame clips, or as none); None when it is not one."""
+    found = image_format(path)
+    if found is not None:
+        return f"an image ({found}), not a video; caption it as an image"
+    with open(path, "rb") as file:
+        return not_read_reason(file.read(4096))
 
 
 _STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (\w+): (.*)$")
@@ -161,7 +178,12 @@ def _parse_header(text: str, name: str) -> VideoInfo:
         raise VideoError(f"{name}: {_open_error(lines)}")
     container = next(m.group(1) for m in map(_INPUT.match, lines) if m)
     if _IMAGE_FORMATS.match(container):
-        raise VideoError(f"{name}: this is an image ({container}), not a video")
+        # ffmpeg chose its image reader by the file's name (image2), or by its bytes (X_pipe);
+        # probe says first whether the file is an image the library reads.
+        if container == "image2":
+            raise VideoError(f"{name}: not a video, nor an image (unrecognised file format)")
+        kind = container.removesuffix("_pipe").upper()
+        raise VideoError(f"{name}: an image ({kind}) this library does not read, not a video")
     duration = None
     for line in lines:
         match = _DURATION.match(line)

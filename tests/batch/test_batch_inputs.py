@@ -91,3 +91,18 @@ def test_caption_keeps_its_own_rules_files_as_given_folders_walked(archive):
         os.path.join("photos/2024", "d.webp"),
         "photos/*.png",
     ]
+
+
+def test_folders_and_patterns_list_every_file_the_loader_reads_or_answers(tmp_path, monkeypatch):
+    """The walk's list is the loader's (image_formats): HEIC, AVIF, MPO, JPEG 2000, TGA and ICO
+    files are listed, and drawings (SVG) too, to be told what to do; clips, documents and notes
+    are not pictures."""
+    monkeypatch.chdir(tmp_path)
+    pictures = ["IMG_0001.HEIC", "a.avif", "b.mpo", "c.jp2", "d.tga", "e.ico", "f.svg", "g.jpg"]
+    others = ["clip.mp4", "notes.txt", "scan.pdf", ".hidden.heic", "README"]
+    for name in pictures + others:
+        (tmp_path / "photos").mkdir(exist_ok=True)
+        (tmp_path / "photos" / name).write_bytes(b"not decoded here")
+    expected = [os.path.join("photos", name) for name in sorted(pictures)]
+    assert expand_inputs(["photos"]) == expected == image_files(["photos"])
+    assert expand_inputs(["photos/*"]) == expected

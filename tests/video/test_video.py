@@ -11,6 +11,7 @@ import math
 import os
 import re
 import subprocess
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -572,6 +573,13 @@ def bad_files(tmp_path_factory, clips) -> dict[str, Path]:
     from PIL import Image
 
     Image.new("RGB", (32, 32), "red").save(files["image"])
+    # A zip archive named like a PNG: ffmpeg's image reader is chosen by the name alone.
+    files["zip"] = folder / "photos.png"
+    with zipfile.ZipFile(files["zip"], "w") as archive:
+        archive.writestr("notes.txt", "not a picture\n" * 50)
+    # What an iPhone saves: ffmpeg reads a HEIF as an MP4 without a clip in it.
+    files["heic"] = folder / "IMG_0001.HEIC"
+    Image.new("RGB", (32, 24), "blue").save(files["heic"], "HEIF")
     files["audio"] = folder / "tone.m4a"
     ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(files["audio"]))
     files["zero"] = folder / "zero.mp4"
@@ -604,7 +612,9 @@ def bad_files(tmp_path_factory, clips) -> dict[str, Path]:
         ("missing", "file not found"),
         ("empty", "empty file"),
         ("text", "not a video file"),
-        ("image", "an image"),
+        ("image", "an image (PNG), not a video; caption it as an image"),
+        ("zip", "not a video, nor an image (unrecognised file format)"),
+        ("heic", "an image (HEIF), not a video; caption it as an image"),
         ("audio", "no video stream, only audio"),
         ("zero", "no video frames"),
         ("no_index", "truncated"),
