@@ -155,7 +155,10 @@ def test_a_link_to_any_page_works_on_a_fresh_server(tmp_path, chromium_available
             assert nav_labels(page) == ["Home", "Image", "Video"], f"/{path}"
             sidebar = page.locator('[data-testid="stSidebarUserContent"]')
             assert sidebar.get_by_role("heading", name="Model", exact=True).count() == 1, f"/{path}"
-            assert sidebar.get_by_text("knows only generated shapes").count() == 1, f"/{path}"
+            assert sidebar.get_by_text("im2txt demo (generated shapes)").count() == 1, f"/{path}"
+            # What the demo model cannot do: once on every page, not in the sidebar.
+            assert page.get_by_text("knows only").count() == 1, f"/{path}"
+            assert sidebar.get_by_text("knows only").count() == 0, f"/{path}"
             assert exception_texts(page) == []
 
 

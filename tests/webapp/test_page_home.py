@@ -44,8 +44,12 @@ def test_home_with_demo_model(monkeypatch, tmp_path):
     app = run_app(monkeypatch, tmp_path)
     text = page_text(app)
     assert "im2txt demo (generated shapes)" in text and "**in use**" in text
-    assert "model/coco/" in text  # how to get the COCO model
-    assert any("knows only generated shapes" in i.value for i in app.sidebar.info)
+    assert any("model/coco/" in c.value for c in app.caption)  # how to get the COCO model
+    # What the demo model cannot do: once, on the page; the sidebar names the model.
+    notices = [t for t in [*text.split("\n"), *(c.value for c in app.caption)] if "knows only" in t]
+    assert notices == [fetch.DEMO_NOTICE]
+    assert any("im2txt demo (generated shapes)" in m.value for m in app.sidebar.markdown)
+    assert not app.sidebar.info
 
 
 def test_home_with_coco_checkpoint_and_demo(monkeypatch, tmp_path):
