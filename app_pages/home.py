@@ -29,5 +29,4 @@ for model in found:
 
 if not models.coco_model_present():
     st.subheader("Get the COCO model")
-    fetch.coco_offer("home")
-    st.caption(f"When every source is down, {models.BY_HAND}")
+    fetch.coco_offer("home", by_hand=True)

@@ -11,7 +11,7 @@ captioner = models.get_captioner()
 if captioner is None:
     st.stop()
 models.model_caption(captioner)
-demo = captioner.info.kind == "demo"
+# Once, at the top: what the demo model cannot do, with the offer of the COCO model.
 fetch.coco_offer("image")
 
 uploads = st.file_uploader(
@@ -38,12 +38,8 @@ run = images.caption_images(tuple(files), settings.decode, captioner.info.source
 if run.error:
     st.error(run.error)
     st.stop()
-beam_size = settings.decode.beam_size
-st.caption(f"Captioned {len(files)} image(s) in {run.seconds:.2f} s, beam size {beam_size}.")
-# Beside every result while only the demo model is there: shapes are not a caption of a photo.
-images.render_results(
-    run, settings.shown, charts=charts, notice=fetch.DEMO_NOTICE if demo else None
-)
+st.caption(images.summary(run, settings.decode.beam_size))
+images.render_results(run, settings.shown, charts=charts)
 
 left, right = st.columns(2)
 left.download_button("Download JSON", images.results_json(run.results), "captions.json",

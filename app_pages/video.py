@@ -11,7 +11,7 @@ captioner = models.get_captioner()
 if captioner is None:
     st.stop()
 models.model_caption(captioner)
-demo = captioner.info.kind == "demo"
+# Once, at the top: what the demo model cannot do, with the offer of the COCO model.
 fetch.coco_offer("video")
 
 # Any file is taken (ffmpeg reads by content): the uploader's own refusal of other names was a
@@ -45,7 +45,5 @@ if name is not None and st.button("Caption video", type="primary"):
 clip = clips.follow_clip(key, model)
 if clip is not None:
     clips.render_clip(clip)
-    if demo:
-        st.caption(f":material/info: {fetch.DEMO_NOTICE}")
 elif data is None:
     st.info("Upload a clip or pick the sample, then press **Caption video**.")

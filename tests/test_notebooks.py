@@ -61,7 +61,7 @@ def test_only_the_public_api(name):
             if isinstance(node, ast.ImportFrom) and node.module.startswith("im2txt"):
                 assert {a.name for a in node.names} <= PUBLIC[node.module], ast.unparse(node)
             elif isinstance(node, ast.Import):
-                assert all(a.name in ("im2txt", "sys", "tempfile") for a in node.names)
+                assert all(a.name in ("im2txt", "os", "sys", "tempfile") for a in node.names)
             elif isinstance(node, ast.Attribute) and ast.unparse(node.value) == "im2txt":
                 assert node.attr in PUBLIC["im2txt"], ast.unparse(node)
 
@@ -87,10 +87,25 @@ def execute(name: str, tmp_path: Path) -> nbformat.NotebookNode:
         kernel_manager_class=ThisPython,
         resources={"metadata": {"path": str(checkout / "notebooks")}},
     )
-    # IPython's profile folder in the test's own folder, not the home folder.
+    # IPython's profile folder in the test's own folder, not the home folder. As in a user's
+    # Jupyter: TensorFlow's log level unset (conftest.py sets it for this process), and what is
+    # written to the kernel's stderr file shown as the cell's stderr (ipykernel does not forward
+    # it when it sees PYTEST_CURRENT_TEST).
     env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")}
+    for variable in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST"):
+        env.pop(variable, None)
     client.execute(env=env)  # raises CellExecutionError on the first failing cell
     return notebook
+
+
+def stderr_of(notebook: nbformat.NotebookNode) -> list[str]:
+    """What the cells wrote to stderr: Jupyter shows it as a pink block under the cell."""
+    return [
+        output.text
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.output_type == "stream" and output.name == "stderr"
+    ]
 
 
 def outputs(notebook: nbformat.NotebookNode, mime: str) -> list[str]:
@@ -115,6 +130,8 @@ def test_img2txt_shows_every_photo_with_its_captions(tmp_path, monkeypatch, inst
         write_tiny_bundle(tmp_path / "models" / "coco")
         monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "models"))
     notebook = execute("img2txt.ipynb", tmp_path)
+    # Issue 22: TensorFlow's start-up lines were shown under the cell that loads the model.
+    assert stderr_of(notebook) == []
     folder = REPO / "sample_images"
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     captioner = im2txt.load_captioner()
@@ -140,6 +157,7 @@ def test_video2txt_plays_the_captioned_clip(tmp_path):
     from im2txt.video import caption_video
 
     notebook = execute("video2txt.ipynb", tmp_path)
+    assert stderr_of(notebook) == []
     captioner = im2txt.load_captioner()
     expected = caption_video(captioner, REPO / "sample_images" / "shapes.mp4")
     (page,) = outputs(notebook, "text/html")

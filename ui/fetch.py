@@ -10,7 +10,7 @@ import streamlit as st
 
 from im2txt.errors import Im2txtError
 from im2txt.storage import download, install
-from ui.models import coco_model_present
+from ui.models import BY_HAND, coco_model_present
 from ui.settings import ModelSource, configured_model_source, visitors_may_download
 
 # One download at a time per server, whichever session asked.
@@ -46,28 +46,32 @@ def button_label(source: ModelSource) -> str:
     return f"Get the COCO model{size}"
 
 
-def coco_offer(key: str) -> None:
-    """Unless a COCO model is there: say plainly that the demo model knows only shapes, and offer
-    the download (or say why this server does not). After a download, the page reruns and the
-    cached loader loads the new model, found where the download put it."""
+def coco_offer(key: str, *, by_hand: bool = False) -> None:
+    """Unless a COCO model is there: say plainly that the demo model knows only shapes (the one
+    place a page says it), and offer the download (or say why this server does not); with
+    `by_hand`, end with how to install it by hand, unless a failed download just said so. After a
+    download, the page reruns and the cached loader loads the new model, found where the download
+    put it."""
     installed_note()
     if coco_model_present():
         return
     st.warning(DEMO_NOTICE, icon=":material/info:")
     source = configured_source()
-    if source is None:
-        return
-    if not visitors_may_download(source, st.context.url):
+    failed = False
+    if source is not None and not visitors_may_download(source, st.context.url):
         st.caption(
             "Downloading it from this page is not enabled on this server: its operator can "
             "allow it (`model_visitor_download`) or have it fetched at start-up "
             "(`model_fetch_on_start`); see the README, *Use the COCO model*."
         )
-        return
-    if st.button(button_label(source), key=f"get-coco-{key}", type="primary") and download_model(
-        source
+    elif source is not None and st.button(
+        button_label(source), key=f"get-coco-{key}", type="primary"
     ):
-        st.rerun()
+        if download_model(source):
+            st.rerun()
+        failed = True
+    if by_hand and not failed:
+        st.caption(f"When every source is down, {BY_HAND}")
 
 
 def installed_note() -> None:
@@ -79,7 +83,7 @@ def installed_note() -> None:
 
 def download_model(source: ModelSource) -> bool:
     """Fetch the operator's choice into the models folder with a progress bar; True once there.
-    Each source that fails shows one line; the last error says what was tried."""
+    A failure is one message: each source's reason once, then what to do next."""
     bar = st.progress(0.0, text=f"Downloading {source.shown}…")
 
     def progress(name: str, done: int, total: int | None) -> None:
@@ -92,14 +96,29 @@ def download_model(source: ModelSource) -> bool:
             bar.empty()
             return True
         try:
-            note = _fetch(source, progress, lambda line: st.warning(f"Could not use {line}"))
+            note = _fetch(source, progress)
         except Im2txtError as e:
             bar.empty()
-            st.error(str(e))
+            st.error(failure_message(e), icon=":material/error:")
             return False
     bar.empty()
     st.session_state[_NOTE] = note
     return True
+
+
+def failure_message(error: Im2txtError) -> str:
+    """A failed download for visitors: what failed (every source of a catalogue model, each
+    reason once), then what to do next."""
+    if isinstance(error, install.NoSourceWorked):
+        reasons = "".join(f"\n- {line}" for line in error.failures)
+        return (
+            f"**The COCO model could not be downloaded**: no source of {error.model} could be "
+            f"used.{reasons}\n\n"
+            "What to do: try again later; or download it from a copy of its files (a folder "
+            "holding them under their published names): `python -m im2txt download "
+            f"{error.model} --mirror URL`, or the app's `model_mirror` setting; or {BY_HAND}"
+        )
+    return f"**The COCO model could not be downloaded**: {error}  \nWhat to do: {BY_HAND}"
 
 
 def fetch_configured_model_on_start() -> None:
@@ -130,7 +149,7 @@ def _fetch_on_start(source: ModelSource) -> str | None:
             return failed[1]
         try:
             with st.spinner("Fetching the COCO model configured for this app…"):
-                _fetch(source, None, None)
+                _fetch(source, None)
         except Im2txtError as e:
             _start_failures[key] = (time.monotonic(), str(e))
             return str(e)
@@ -138,14 +157,13 @@ def _fetch_on_start(source: ModelSource) -> str | None:
     return None
 
 
-def _fetch(source: ModelSource, progress, on_failure) -> str:
-    """Download what `source` says; one sentence on what was installed."""
+def _fetch(source: ModelSource, progress) -> str:
+    """Download what `source` says; one sentence on what was installed (and the sources that
+    failed before the one used)."""
     if source.url:
         whole = (lambda done, total: progress("the archive", done, total)) if progress else None
         dest = download.download_model(source.url, sha256=source.sha256, progress=whole)
         return f"Installed the model from {source.shown} in `{dest}`."
-    done = install.install_model(
-        source.name, mirror=source.mirror, progress=progress, on_failure=on_failure
-    )
+    done = install.install_model(source.name, mirror=source.mirror, progress=progress)
     failed = "".join(f"  \nCould not use {line}" for line in done.failures)
     return f"Installed {done.model.name} from {done.source.label} in `{done.dest}`.{failed}"

@@ -80,11 +80,25 @@ def _preview_jpeg(name: str, data: bytes) -> bytes:
     return _jpeg(preview(data, name))
 
 
-def render_results(
-    run: CaptionRun, shown: int, *, charts: bool = False, notice: str | None = None
-) -> None:
-    """Each image of the batch in its own box: the picture and its captions, or one error line;
-    `notice` (if any) under every image's captions."""
+def summary(run: CaptionRun, beam_size: int) -> str:
+    """One line over the results: how many images were captioned, of how many, and how many were
+    refused (each says why in its own box below)."""
+    total = len(run.results)
+    refused = sum(result.error is not None for result in run.results)
+    captioned = total - refused
+    if not captioned:
+        return f"No image captioned: {refused} refused."
+    counted = f"{captioned} of {total} images" if refused else _images(captioned)
+    line = f"Captioned {counted} in {run.seconds:.2f} s, beam size {beam_size}"
+    return f"{line}; {refused} refused." if refused else f"{line}."
+
+
+def _images(count: int) -> str:
+    return f"{count} image" if count == 1 else f"{count} images"
+
+
+def render_results(run: CaptionRun, shown: int, *, charts: bool = False) -> None:
+    """Each image of the batch in its own box: the picture and its captions, or one error line."""
     for i, (result, picture) in enumerate(zip(run.results, run.previews, strict=True)):
         with st.container(border=True, key=f"result-{i}"):
             if result.error or picture is None:
@@ -94,8 +108,6 @@ def render_results(
             left.image(picture, caption=result.name, width="stretch")
             with right:
                 render_captions(result, shown, chart=charts)
-                if notice:
-                    st.caption(f":material/info: {notice}")
 
 
 def _jpeg(pixels) -> bytes:

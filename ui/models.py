@@ -1,4 +1,4 @@
-"""The model the app uses: the one cached loader, the sidebar that names it, the COCO notice."""
+"""The model the app uses: the one cached loader, the sidebar that names it, the COCO help."""
 
 from __future__ import annotations
 
@@ -54,9 +54,9 @@ def model_sidebar() -> None:
         except Im2txtError as e:
             st.error(shown(str(e)))
             return
+        # Only its name: what the demo model cannot do is said once, on the page, with the offer
+        # of the COCO model (a phone shows no sidebar until it is opened).
         st.markdown(f"**{found.label}**  \n`{shown(str(found.path))}`")
-        if found.kind == "demo":
-            st.info("The demo model knows only generated shapes, not photos. " + COCO_HELP)
 
 
 def model_caption(captioner: Captioner) -> None:

@@ -108,22 +108,33 @@ def _install_named(args: argparse.Namespace) -> int:
     dest = Path(args.dest) if args.dest else install.default_folder(model)
     print(f"Downloading {model.name} ({model.size / 1e6:.0f} MB) to {dest}", file=sys.stderr)
     progress = FileProgress()
-
-    def failed(line: str) -> None:
-        progress.finish()
-        print(f"failed: {line}", file=sys.stderr)
-
     try:
         installed = install.install_model(
-            model.name, dest, force=args.force, mirror=args.mirror, progress=progress,
-            on_failure=failed,
-        )  # fmt: skip
+            model.name, dest, force=args.force, mirror=args.mirror, progress=progress
+        )
+    except install.NoSourceWorked as e:
+        progress.finish()
+        print(no_source_message(e, dest), file=sys.stderr)
+        return 1
     finally:
         progress.finish()
+    for line in installed.failures:  # sources tried before the one that worked
+        print(f"Could not use {line}", file=sys.stderr)
     found = discovery.inspect_folder(installed.dest)
     label = f" ({found.label})" if found else ""
     print(f"Installed {model.name}{label} from {installed.source.label} in {installed.dest}")
     return 0
+
+
+def no_source_message(error: install.NoSourceWorked, dest: Path) -> str:
+    """Why each source failed, once, then what to do next."""
+    reasons = "".join(f"\n  {line}" for line in error.failures)
+    return (
+        f"error: {error.model}: no source could be used:{reasons}\n"
+        "What to do: try again later; or download from a copy of the files with --mirror URL (a "
+        "folder holding them under their published names); or put them in "
+        f'{dest} by hand. The README\'s "Use the COCO model" lists the files.'
+    )
 
 
 def add_convert(commands) -> None:

@@ -16,7 +16,16 @@ from im2txt.storage.locations import COCO_FOLDER
 _KRANTHIGV = "https://raw.githubusercontent.com/KranthiGV/Pretrained-Show-and-Tell-model/master"
 _IBM = "https://raw.githubusercontent.com/IBM/MAX-Image-Caption-Generator/master"
 _DRIVE = "https://drive.google.com/uc?export=download&id="
-_MAX_TARBALL = "https://max-cdn.cdn.appdomain.cloud/max-image-caption-generator/1.0.0/assets.tar.gz"
+# IBM's tarball, from the object storage IBM moved its Model Asset Exchange files to when its CDN
+# (max-cdn.cdn.appdomain.cloud, which the caption generator's Dockerfile still names) stopped
+# resolving in 2021-22: IBM/MAX-Image-Caption-Generator#77, whose fix (#78) was never merged; the
+# same move was merged in IBM's sibling repositories (IBM/MAX-Image-Resolution-Enhancer#55, #59).
+# Same path, same tarball: IBM's published SHA-512s of its members are checked below. The CDN is
+# not tried as well: a host that no longer resolves only adds a failure to every message.
+_MAX_TARBALL = (
+    "https://codait-cos-max.s3.us.cloud-object-storage.appdomain.cloud/"
+    "max-image-caption-generator/1.0.0/assets.tar.gz"
+)
 # KranthiGV's word_counts.txt; IBM's repository holds a byte-identical copy (assets/).
 _VOCAB_SHA256 = "18e80c920db50056e39fb7c310421836ee96786bb0da0ebc05d7b6117c45363a"
 _VOCAB_SIZE = 121_881
@@ -103,8 +112,8 @@ def _max_member(name: str, sha512: str) -> ArchiveMember:
 
 
 # IBM's Model Asset Exchange: KranthiGV's 2M checkpoint re-saved as model2.ckpt-2000000, one
-# tarball on IBM's CDN; the SHA-512s are IBM's own (sha512sums.txt in its repository), and the
-# vocabulary its service reads is in the repository (assets/word_counts.txt).
+# tarball in IBM's object storage; the SHA-512s are IBM's own (sha512sums.txt in its repository),
+# and the vocabulary its service reads is in the repository (assets/word_counts.txt).
 _MAX_2M = Source(
     "IBM Model Asset Exchange",
     (

@@ -37,6 +37,19 @@ PROVENANCE_FILE = "im2txt-source.json"
 FileProgress = Callable[[str, int, int | None], None]
 
 
+class NoSourceWorked(DownloadError):
+    """Every source of a catalogue model failed. Its message is one line naming each source and
+    why; `failures` holds the same, one line per source in the order tried, for a front end that
+    lays them out (and adds what to do next: a mirror, or the files by hand)."""
+
+    def __init__(self, model: str, failures: tuple[str, ...]) -> None:
+        super().__init__(
+            f"{model}: no source could be used ({len(failures)} tried): " + "; ".join(failures)
+        )
+        self.model = model
+        self.failures = failures
+
+
 @dataclass(frozen=True)
 class Installed:
     model: NamedModel
@@ -67,7 +80,7 @@ def install_model(
     The sources are tried in order, or, with `mirror` (a URL of a folder holding the files under
     their published names), the same sources' files from there. Each failed source is passed to
     `on_failure` as one line. An existing model in `dest` is kept unless `force`. Raises
-    DownloadError (one line, listing every source's failure) when none works.
+    NoSourceWorked (a DownloadError: one line, listing every source's failure) when none works.
     """
     model = catalogue.find_model(name)
     sources = model.sources
@@ -94,9 +107,7 @@ def install_model(
             _write_provenance(folder, model, source)
             move_into_place(folder, dest, staging, force)
             return Installed(model, dest, source, tuple(failures))
-    raise DownloadError(
-        f"{model.name}: no source could be used ({len(failures)} tried): " + "; ".join(failures)
-    )
+    raise NoSourceWorked(model.name, tuple(failures))
 
 
 def installed_model_name(folder: str | Path) -> str | None:

@@ -73,7 +73,12 @@ def test_coco_2m_is_the_default_and_tries_ibm_then_kranthigv():
     ]
     assert model.folder == "coco"  # where the default lookup looks first
     (tarball,) = [f for f in model.sources[0].files if f.members]
-    assert tarball.url.endswith("/max-image-caption-generator/1.0.0/assets.tar.gz")
+    # IBM's object storage, where IBM moved its Model Asset Exchange tarballs (IBM/MAX-Image-
+    # Resolution-Enhancer#55, #59): the path IBM's dead CDN served it at, under the new host.
+    assert tarball.url == (
+        "https://codait-cos-max.s3.us.cloud-object-storage.appdomain.cloud/"
+        "max-image-caption-generator/1.0.0/assets.tar.gz"
+    )
     assert [m.path for m in tarball.members] == [
         "checkpoint/checkpoint",
         "checkpoint/model2.ckpt-2000000.data-00000-of-00001",
@@ -101,6 +106,9 @@ def test_every_url_is_https_and_every_source_ends_with_its_largest_file():
     for model in catalogue.CATALOGUE:
         for source in model.sources:
             assert all(urlsplit(f.url).scheme == "https" for f in source.files)
+            # IBM's CDN stopped resolving in 2021-22 (IBM/MAX-Image-Caption-Generator#77).
+            assert not any(urlsplit(f.url).hostname.endswith(".cdn.appdomain.cloud")
+                           for f in source.files)  # fmt: skip
             # Small files first: a wrong one is found before the long transfer.
             assert source.files[-1].drive or source.files[-1].members, source.label
 

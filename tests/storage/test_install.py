@@ -22,7 +22,12 @@ from fixtures.tiny_model import write_tiny_bundle
 from im2txt import cli, load_captioner
 from im2txt.errors import DownloadError
 from im2txt.storage import catalogue, discovery
-from im2txt.storage.install import PROVENANCE_FILE, install_model, installed_model_name
+from im2txt.storage.install import (
+    PROVENANCE_FILE,
+    NoSourceWorked,
+    install_model,
+    installed_model_name,
+)
 
 IBM = "IBM Model Asset Exchange"
 KRANTHIGV = "KranthiGV (Google Drive + GitHub)"
@@ -233,6 +238,12 @@ def test_every_host_down_is_one_message_listing_each_source(hosts, root):
     assert parts[0].startswith(f"coco-2m: no source could be used (2 tried): {IBM}: http://")
     assert parts[1].startswith(f"{KRANTHIGV}: http://")
     assert all("cannot connect" in part for part in parts)
+    # The same lines, one per source, for a front end to lay out.
+    with pytest.raises(NoSourceWorked) as error:
+        install_model("coco-2m", root / "coco")
+    assert error.value.model == "coco-2m"
+    assert [line.split(": ")[0] for line in error.value.failures] == [IBM, KRANTHIGV]
+    assert "; ".join(error.value.failures) == text.split(" (2 tried): ", 1)[1]
 
 
 def test_drive_refusing_the_file(hosts, root):
@@ -329,7 +340,12 @@ def test_cli_download_a_named_model_from_a_mirror(capsys, hosts, root, mirror, m
         f"from the mirror in {root / 'coco'}"
     )
     assert f"Downloading coco-2m (149 MB) to {root / 'coco'}" in err
-    assert f"failed: {IBM} layout, from the mirror: " in err and "HTTP 404" in err
+    # The source tried first, once, and why it was not used.
+    (line,) = [line for line in err.splitlines() if IBM in line]
+    assert line == (
+        f"Could not use {IBM} layout, from the mirror: {mirror.url('/im2txt/assets.tar.gz')}: "
+        "HTTP 404 Not Found"
+    )
     assert f"{DATA_2M} [{'#' * 30}] 149.0/149.0 MB" in err
 
     status, out, _ = run(capsys, "download", "--list")
@@ -345,10 +361,21 @@ def test_cli_download_when_every_source_fails(capsys, hosts, root):
     before = contents(root)
     status, out, err = run(capsys, "download", "coco-2m", "--dest", root / "coco")
     assert status == 1 and out == ""
+    # One message: each source's reason once, then what to do next.
     lines = err.strip().splitlines()
-    assert lines[1].startswith(f"failed: {IBM}: http://127.0.0.1:")
-    assert lines[2].startswith(f"failed: {KRANTHIGV}: http://127.0.0.1:")
-    assert lines[-1].startswith("error: coco-2m: no source could be used (2 tried): ")
+    assert lines[0] == f"Downloading coco-2m (149 MB) to {root / 'coco'}"
+    assert lines[1] == "error: coco-2m: no source could be used:"
+    ibm = remote("coco-2m", IBM, "word_counts.txt").url
+    kranthigv = remote("coco-2m", KRANTHIGV, INDEX_2M).url
+    assert re.fullmatch(rf"  {IBM_RE}: {re.escape(ibm)}: cannot connect \(.*\)", lines[2])
+    assert re.fullmatch(rf"  {KRANTHIGV_RE}: {re.escape(kranthigv)}: cannot connect \(.*\)",
+                        lines[3])  # fmt: skip
+    assert err.count(ibm) == err.count(kranthigv) == 1
+    assert lines[4:] == [
+        "What to do: try again later; or download from a copy of the files with --mirror URL (a "
+        "folder holding them under their published names); or put them in "
+        f'{root / "coco"} by hand. The README\'s "Use the COCO model" lists the files.'
+    ]
     assert contents(root) == before
 
 

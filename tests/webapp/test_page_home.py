@@ -8,6 +8,8 @@ from streamlit.testing.v1 import AppTest
 from fixtures.fake_models import fake_bundle, fake_checkpoint
 from fixtures.paths import REPO
 from im2txt.storage import locations
+from ui import fetch
+from ui.models import BY_HAND
 
 
 def run_app(monkeypatch, model_dir) -> AppTest:
@@ -42,8 +44,12 @@ def test_home_with_demo_model(monkeypatch, tmp_path):
     app = run_app(monkeypatch, tmp_path)
     text = page_text(app)
     assert "im2txt demo (generated shapes)" in text and "**in use**" in text
-    assert "model/coco/" in text  # how to get the COCO model
-    assert any("knows only generated shapes" in i.value for i in app.sidebar.info)
+    assert any("model/coco/" in c.value for c in app.caption)  # how to get the COCO model
+    # What the demo model cannot do: once, on the page; the sidebar names the model.
+    notices = [t for t in [*text.split("\n"), *(c.value for c in app.caption)] if "knows only" in t]
+    assert notices == [fetch.DEMO_NOTICE]
+    assert any("im2txt demo (generated shapes)" in m.value for m in app.sidebar.markdown)
+    assert not app.sidebar.info
 
 
 def test_home_with_coco_checkpoint_and_demo(monkeypatch, tmp_path):
@@ -183,8 +189,23 @@ def test_a_failed_download_says_why_and_leaves_nothing(monkeypatch, tmp_path, mi
     button.click()
     app.run()
     assert not app.exception
+    # One message: each source's reason once, then what to do next (issue 22: two warnings, then
+    # an error repeating both, and no next step).
     (error,) = app.error
-    assert error.value.startswith("coco-2m: no source could be used (2 tried): ")
+    nothing = mirror.replace("/im2txt", "/nothing-here")
+    assert error.value == (
+        "**The COCO model could not be downloaded**: no source of coco-2m could be used.\n"
+        f"- IBM Model Asset Exchange layout, from the mirror: {nothing}/word_counts.txt: "
+        "HTTP 404 Not Found\n"
+        f"- KranthiGV (Google Drive + GitHub) layout, from the mirror: {nothing}/"
+        "model.ckpt-2000000.index: HTTP 404 Not Found\n\n"
+        "What to do: try again later; or download it from a copy of its files (a folder holding "
+        "them under their published names): `python -m im2txt download coco-2m --mirror URL`, "
+        f"or the app's `model_mirror` setting; or {BY_HAND}"
+    )
+    assert [w.value for w in app.warning] == [fetch.DEMO_NOTICE]
+    # The way by hand is said once, in the message, not again under it.
+    assert sum(BY_HAND in text for text in [error.value, *(c.value for c in app.caption)]) == 1
     assert sorted(p.name for p in models.iterdir()) == ["demo"]
     assert any(b.label == GET for b in app.button)  # still offered
 
@@ -223,7 +244,7 @@ def test_a_failed_fetch_on_start_is_tried_again_later(monkeypatch):
 
     calls = []
 
-    def flaky(source, progress, on_failure):
+    def flaky(source, progress):
         calls.append(source)
         if len(calls) == 1:
             raise DownloadError("coco-2m: no source could be used (host down)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from fixtures.paths import REPO
 from fixtures.tiny_model import write_tiny_bundle
 from im2txt import load_captioner
 from im2txt.config import DecodeConfig
+from ui import fetch
 
 
 def png(seed: int, size=(48, 40)) -> bytes:
@@ -46,6 +48,19 @@ def expanded_text(app: AppTest) -> str:
     return "\n".join(m.value for m in app.markdown)
 
 
+def every_text(app: AppTest) -> list[str]:
+    """The text of every element that shows some, in the main area and the sidebar."""
+    kinds = ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning",
+             "error", "success", "toast")  # fmt: skip
+    return [element.value for kind in kinds for element in getattr(app, kind)]
+
+
+def summary_line(app: AppTest) -> str:
+    """The line over the results."""
+    (line,) = [c.value for c in app.caption if c.value.startswith(("Captioned", "No image"))]
+    return line
+
+
 def test_page_invites_input_and_states_the_upload_limit(model_dir):
     app = open_page(model_dir)
     assert app.title[0].value == "Caption images"
@@ -66,10 +81,7 @@ def test_uploads_are_captioned_like_the_library(model_dir):
     for table, captions in zip(tables, expected, strict=True):
         assert list(table["Caption"]) == [c.text for c in captions]
         assert list(table["Probability"]) == [f"{100 * c.probability:.4f}%" for c in captions]
-    assert any("Captioned 2 image(s)" in c.value for c in app.caption)
-    # Beside every result, what the demo model is: it knows shapes, not photos.
-    notices = [c.value for c in app.caption if "knows only coloured shapes" in c.value]
-    assert len(notices) == 2
+    assert re.fullmatch(r"Captioned 2 images in \d+\.\d\d s, beam size 3\.", summary_line(app))
     # Downloads: JSON in the CLI's shape, CSV with one row per caption.
     buttons = {b.label: b for b in app.get("download_button")}
     assert set(buttons) == {"Download JSON", "Download CSV"}
@@ -103,6 +115,39 @@ def test_a_bad_file_is_one_error_and_the_others_still_work(model_dir):
     assert not app.exception
     assert [e.value for e in app.error] == ["broken.jpg: not an image (unrecognised file format)"]
     assert len(app.table) == 1
+    # What was captioned and what was refused, counted apart.
+    assert re.fullmatch(
+        r"Captioned 1 of 2 images in \d+\.\d\d s, beam size 3; 1 refused\.", summary_line(app)
+    )
+
+
+def test_when_the_only_image_is_refused_none_is_said_to_be_captioned(model_dir):
+    """Issue 22: "Captioned 1 image(s)" was shown over a photo refused for its size."""
+    from fixtures.hostile import IMAGES
+
+    (huge,) = [kind for kind in IMAGES if kind.name == "huge_header.jpg"]  # 65,000 x 65,000
+    app = open_page(model_dir)
+    app.get("file_uploader")[0].set_value([(huge.name, huge.make(), "image/jpeg")])
+    app.run()
+    assert not app.exception and not app.table
+    (error,) = app.error
+    assert error.value.startswith(huge.name) and huge.error in error.value
+    assert summary_line(app) == "No image captioned: 1 refused."
+
+
+def test_the_demo_notice_is_said_once_on_a_page_of_six_results(model_dir):
+    """Issue 22: 8 times on a page of 6 photos (the sidebar, a banner, under every result)."""
+    app = open_page(model_dir)
+    app.get("file_uploader")[0].set_value(
+        [(f"{seed}.png", png(seed), "image/png") for seed in range(6)]
+    )
+    app.run()
+    assert not app.exception and not app.error and len(app.table) == 6
+    notices = [text for text in every_text(app) if "knows only" in text]
+    assert notices == [fetch.DEMO_NOTICE]
+    assert [w.value for w in app.warning] == [fetch.DEMO_NOTICE]  # the banner over the page
+    # The sidebar still names the model in use.
+    assert any("tiny test model" in m.value for m in app.sidebar.markdown)
 
 
 def test_settings_change_the_search(model_dir):
@@ -142,7 +187,7 @@ def test_picking_samples(model_dir):
     app.run()
     assert not app.exception and not app.error
     assert len(app.table) == 2
-    assert any("Captioned 2 image(s)" in c.value for c in app.caption)
+    assert summary_line(app).startswith("Captioned 2 images in ")
 
 
 def test_with_a_coco_model_the_page_says_so_and_offers_nothing(tmp_path, monkeypatch):

@@ -217,3 +217,15 @@ def test_captioning_at_each_shot_change(page, tmp_path):
     page.run()
     assert other_settings(page) == [OTHER_SETTINGS]
     assert [row[1] for row in timeline_rows(page)[1:]] == ["1", "2", "3"]
+
+
+def test_the_demo_notice_is_said_once_beside_a_clip(page, clip):
+    """Issue 22: the demo model's notice was said again under the captioned clip (and in the
+    sidebar); once, at the top with the offer of the COCO model, is enough."""
+    from ui import fetch
+
+    run_clip(page, "clip.mp4", clip)
+    assert not page.exception and not page.error and page.get("video")
+    kinds = ("markdown", "caption", "text", "info", "warning", "error", "success")
+    texts = [element.value for kind in kinds for element in getattr(page, kind)]
+    assert [text for text in texts if "knows only" in text] == [fetch.DEMO_NOTICE]
