@@ -66,10 +66,12 @@ def _player(video: CaptionedVideo, max_bytes: int) -> str:
     mime = _TYPES.get(path.suffix.lower(), "video/mp4")
     clip = base64.b64encode(data).decode("ascii")
     cues = base64.b64encode(to_vtt(video.captions.segments).encode("utf-8")).decode("ascii")
+    # The picture has the captions drawn in (the original demo's output): the subtitles are
+    # there for the player's captions menu, not turned on over them (two captions at once).
     return (
         '<video controls preload="metadata" style="max-width:100%">'
         f'<source src="data:{mime};base64,{clip}" type="{mime}">'
-        '<track kind="subtitles" label="captions" srclang="en" default '
+        '<track kind="subtitles" label="captions" srclang="en" '
         f'src="data:text/vtt;base64,{cues}">'
         "</video>"
     )
