@@ -145,16 +145,16 @@ def render_captions(result: ImageCaptions, shown: int, *, chart: bool = False) -
     # A static table, not st.dataframe: its cells wrap, so that no caption is cut on a phone (a
     # data grid cuts text at the column's width). Probability first: the caption column wraps.
     st.table(
-        [{"#": i, "Probability": f"{100 * c.probability:.4f}%", "Caption": c.text}
+        [{"Rank": i, "Probability": f"{100 * c.probability:.4f}%", "Caption": c.text}
          for i, c in enumerate(captions, start=1)],
         hide_index=True,
     )  # fmt: skip
     if chart:
         # Bars named by their rank in the table: a caption as an axis label is cut.
         st.bar_chart(
-            {"#": [str(i) for i in range(1, len(captions) + 1)],
+            {"Rank": [str(i) for i in range(1, len(captions) + 1)],
              "probability (%)": [100 * c.probability for c in captions]},
-            x="#", y="probability (%)", horizontal=True, height=40 + 30 * len(captions),
+            x="Rank", y="probability (%)", horizontal=True, height=40 + 30 * len(captions),
         )  # fmt: skip
 
 

@@ -96,6 +96,14 @@ def test_image_page_uploads_a_photo_and_shows_captions(tmp_path, server, caption
         assert page.get_by_text("knows only").count() == 1
         page.locator(".st-key-result-0 img").wait_for()
         page.locator(".st-key-result-0 table").first.wait_for()
+        # The table's header is one line of plain labels (a "#" label was a Markdown heading:
+        # a header row three times as tall as a caption's row).
+        header = page.locator(".st-key-result-0 table thead tr").first.bounding_box()
+        row = page.locator(".st-key-result-0 table tbody tr").first.bounding_box()
+        assert header["height"] < 1.5 * row["height"], (header, row)
+        assert page.locator(".st-key-result-0 table thead").inner_text().split() == [
+            "Rank", "Probability", "Caption",
+        ]  # fmt: skip
         page.screenshot(path=tmp_path / "image.png", full_page=True)
         assert exception_texts(page) == []
 

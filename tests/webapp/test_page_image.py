@@ -96,12 +96,12 @@ def test_bar_charts_only_when_asked_for(model_dir):
     app.get("file_uploader")[0].set_value(files)
     app.run()
     assert not app.get("vega_lite_chart")
-    assert [list(t.value["#"]) for t in app.table] == [[1, 2, 3]] * 2
+    assert [list(t.value["Rank"]) for t in app.table] == [[1, 2, 3]] * 2
     app.toggle(key="charts").set_value(True)
     app.run()
     charts = app.get("vega_lite_chart")
     assert len(charts) == 2
-    assert all('"#"' in chart.proto.spec for chart in charts)
+    assert all('"Rank"' in chart.proto.spec for chart in charts)
 
 
 def test_a_bad_file_is_one_error_and_the_others_still_work(model_dir):
