@@ -150,7 +150,9 @@ def test_beam_10_like_the_original(original, vocab, checkpoints, images):
     for image in images[:3]:
         ours = captioner.caption(image, DecodeConfig(beam_size=10))
         reference = reference_captions(original, vocab, image, beam_size=10)
-        assert len(ours) == 10
+        # As many as the original finds: 10 for the original demo's photos, 8 for some of the
+        # project's own sample photos (fewer than beam_size complete before the length limit).
+        assert 1 <= len(ours) == len(reference) <= 10
         assert_same(ours, reference, "beam 10")
 
 
