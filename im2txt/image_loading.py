@@ -261,7 +261,8 @@ def _png_without_metadata(data: bytes) -> bytes | None:
     Chunks are stepped over by their lengths and never inflated; Pillow checks the rest."""
     if not data.startswith(_PNG_MAGIC):
         return None
-    kept, position, dropped = [_PNG_MAGIC], len(_PNG_MAGIC), False
+    kept: list[bytes | memoryview] = [_PNG_MAGIC]
+    position, dropped = len(_PNG_MAGIC), False
     view = memoryview(data)
     while position + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, position)
@@ -298,10 +299,10 @@ def _decode_bytes(data: bytes, name: str) -> np.ndarray:
         raise ImageError(f"{name}: over Pillow's pixel limit ({_one_line(str(e))})") from None
     except Exception as e:  # Pillow raises many kinds on broken headers
         raise ImageError(f"{name}: cannot read image header ({_one_line(str(e))})") from None
-    reason = not_read_reason(data, opened.format)
-    if reason is not None:
+    not_read = not_read_reason(data, opened.format)
+    if not_read is not None:
         opened.close()
-        raise ImageError(f"{name}: {reason}")
+        raise ImageError(f"{name}: {not_read}")
     _check_size(opened.width, opened.height, name)
     pixels = opened.width * opened.height
     with _BUDGET.hold(pixels):

@@ -419,7 +419,7 @@ class WorkQueue:
             ticket: Ticket[CaptionBatch] = Ticket(self, "photos", owner, key)
             self._tickets[ticket.id] = ticket
             if all(result is not None for result in results):  # nothing for the model
-                ticket._future.set_result(CaptionBatch(results))
+                ticket._future.set_result(CaptionBatch(r for r in results if r is not None))
                 return ticket
             request = _PhotoRequest(
                 ticket, list(images), names, decode or DecodeConfig(), peaks, results

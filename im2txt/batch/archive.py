@@ -75,16 +75,16 @@ def caption_archive(
     output = Output(out, RunSettings(package.name, package.sha256, decode))
     done = output.open()
     todo = [name for name in names if name not in done]
-    counts = {"written": 0, "errors": 0, "first": None}
+    counts = _Counts()
 
     def on_records(records: list[dict]) -> None:
         new = output.append(records)
-        if counts["first"] is None:
-            counts["first"] = time.perf_counter()
-        counts["written"] += len(new)
-        counts["errors"] += sum("error" in record for record in new)
+        if counts.first is None:
+            counts.first = time.perf_counter()
+        counts.written += len(new)
+        counts.errors += sum("error" in record for record in new)
         if progress:
-            progress(counts["written"], len(todo))
+            progress(counts.written, len(todo))
 
     try:
         if todo:
@@ -93,9 +93,9 @@ def caption_archive(
         raise BatchInterrupted(output.rows_written(), len(todo)) from None
     finally:
         output.close()
-    if counts["written"] < len(todo):
+    if counts.written < len(todo):
         raise Im2txtError(
-            f"the job ended with {len(todo) - counts['written']} of {len(todo)} images "
+            f"the job ended with {len(todo) - counts.written} of {len(todo)} images "
             "unwritten; run the same command again to finish"
         )
     output.finish()
@@ -103,8 +103,17 @@ def caption_archive(
     return BatchSummary(
         images=len(names),
         skipped=len(names) - len(todo),
-        written=counts["written"],
-        errors=counts["errors"],
+        written=counts.written,
+        errors=counts.errors,
         seconds=ended - started,
-        startup_seconds=(counts["first"] or ended) - started,
+        startup_seconds=(counts.first or ended) - started,
     )
+
+
+@dataclass
+class _Counts:
+    """What a run has written so far, and when its first rows came."""
+
+    written: int = 0
+    errors: int = 0
+    first: float | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from im2txt.batch.pipeline import Settings, stream_rows
 from im2txt.config import DecodeConfig
@@ -62,7 +63,8 @@ def relay_rows(
     """stream_rows, run by a RemoteDriver on the cluster's head node."""
     import ray
 
-    driver = (
+    # Any: Ray's actor handles are not typed per method (driver.take.remote).
+    driver: Any = (
         ray.remote(RemoteDriver)
         .options(num_cpus=0, resources={"node:__internal_head__": 0.001})
         .remote(list(names), [model_files], decode, settings)

@@ -21,6 +21,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from im2txt.batch import formats
 from im2txt.config import DecodeConfig
@@ -65,7 +66,7 @@ class Output:
             else self.path.with_name(self.path.name + JOURNAL_SUFFIX)
         )
         self.done: set[str] = set()
-        self._journal = None
+        self._journal: BinaryIO | None = None
         self._journal_rows_at_open = 0
 
     def open(self) -> set[str]:
@@ -90,6 +91,8 @@ class Output:
             self.done.add(record["image"])
             new.append(record)
         if new:
+            if self._journal is None:
+                raise RuntimeError("Output.append before Output.open")
             lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in new)
             self._journal.write(lines.encode("utf-8"))
             self._journal.flush()

@@ -76,7 +76,9 @@ def stream_rows(
     # A small job still gives every worker a share.
     batch_size = max(1, min(settings.batch_size, math.ceil(len(names) / workers)))
     blocks = math.ceil(len(names) / batch_size)
-    dataset = ray.data.from_items([{"image": name} for name in names], override_num_blocks=blocks)
+    dataset: ray.data.Dataset = ray.data.from_items(
+        [{"image": name} for name in names], override_num_blocks=blocks
+    )
     # Local paths exist on the driver's machine only: read them on its node. Reading asks for
     # no CPU (so it never waits for the workers' CPUs); a fixed pool bounds how many run at
     # once (each is a Python process).

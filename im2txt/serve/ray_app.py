@@ -44,23 +44,23 @@ def build(settings: ServeSettings, replicas: Replicas):
         def __serve_build_asgi_app__(self):
             return create_app(self.service)
 
+    actor = {"num_cpus": replicas.cpus}
+    ongoing = 4 * replicas.target_ongoing_requests
     if replicas.max_replicas is not None:
-        scaling = {
-            "autoscaling_config": {
-                "min_replicas": replicas.count,
-                "max_replicas": replicas.max_replicas,
-                "target_ongoing_requests": replicas.target_ongoing_requests,
-            }
+        autoscaling = {
+            "min_replicas": replicas.count,
+            "max_replicas": replicas.max_replicas,
+            "target_ongoing_requests": replicas.target_ongoing_requests,
         }
+        deployment = serve.deployment(
+            name="im2txt", autoscaling_config=autoscaling, max_ongoing_requests=ongoing,
+            ray_actor_options=actor,
+        )(Captioning)  # fmt: skip
     else:
-        scaling = {"num_replicas": replicas.count}
-    deployment = serve.deployment(
-        Captioning,
-        name="im2txt",
-        max_ongoing_requests=4 * replicas.target_ongoing_requests,
-        ray_actor_options={"num_cpus": replicas.cpus},
-        **scaling,
-    )
+        deployment = serve.deployment(
+            name="im2txt", num_replicas=replicas.count, max_ongoing_requests=ongoing,
+            ray_actor_options=actor,
+        )(Captioning)  # fmt: skip
     return deployment.bind(settings)
 
 

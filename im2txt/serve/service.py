@@ -102,8 +102,12 @@ class CaptionService:
         loop = asyncio.get_running_loop()
         finished = loop.create_future()
 
+        def finish() -> None:
+            if not finished.done():
+                finished.set_result(None)
+
         def wake(_) -> None:
-            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(None))
+            loop.call_soon_threadsafe(finish)
 
         ticket.when_done(wake)
         try:
