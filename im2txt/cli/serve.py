@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 
 from im2txt.cli.common import add_model_arguments, positive_int
+from im2txt.errors import Im2txtError
 from im2txt.serve.settings import ServeSettings
 
 
@@ -60,12 +62,29 @@ def add(commands) -> None:
     parser.set_defaults(run=run, tensorflow=False)
 
 
+SERVE_HINT = "pip install -r requirements-serve.txt (or: pip install '.[serve]')"
+RAY_HINT = (
+    "pip install -r requirements-cluster.txt -r requirements-serve.txt (or '.[cluster,serve]')"
+)
+
+
 def run(args: argparse.Namespace) -> int:
+    ray = bool(args.replicas or args.max_replicas or args.address)
+    missing = [
+        m for m in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(m) is None
+    ]
+    if ray and importlib.util.find_spec("ray") is None:
+        missing.append("ray")
+    if missing:
+        raise Im2txtError(
+            f"serve needs packages that are not installed ({', '.join(missing)}): "
+            f"{RAY_HINT if ray else SERVE_HINT}"
+        )
     settings = ServeSettings(
         model=args.model, host=args.host, port=args.port, token=args.token,
         cors_origins=tuple(args.cors_origin), max_upload_mb=args.max_upload_mb,
     )  # fmt: skip
-    if args.replicas or args.max_replicas or args.address:
+    if ray:
         from im2txt.serve.ray_app import Replicas
         from im2txt.serve.ray_app import run as run_on_ray
 

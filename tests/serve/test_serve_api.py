@@ -450,3 +450,19 @@ def test_a_large_upload_spills_to_a_temporary_file_that_is_removed(serve, demo, 
     assert status == 200
     assert [p["caption"] for p in body["predictions"]] == [c.text for c in demo.caption(data)]
     assert seen  # it did go to a file
+
+
+def test_without_the_serve_extra_the_command_says_how_to_install_it(monkeypatch, capsys):
+    import importlib.util
+
+    from im2txt.cli import main
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else found(name, *a)
+    )
+    assert main(["serve", "--port", "5999"]) == 1
+    assert capsys.readouterr().err == (
+        "error: serve needs packages that are not installed (fastapi): pip install -r "
+        "requirements-serve.txt (or: pip install '.[serve]')\n"
+    )
