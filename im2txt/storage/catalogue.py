@@ -215,11 +215,15 @@ def model_names() -> list[str]:
     return [model.name for model in CATALOGUE]
 
 
-def find_model(name: str) -> NamedModel:
-    """The catalogue's model of that name; DownloadError naming the known ones otherwise."""
+def find_model(name: str, mirror: str | None = None) -> NamedModel:
+    """The catalogue's model of that name, with `mirror` its sources' files from there (see
+    mirrored); DownloadError naming the known ones otherwise."""
     for model in CATALOGUE:
-        if model.name == name:
+        if model.name == name and mirror is None:
             return model
+        if model.name == name:
+            check_url(mirror)
+            return replace(model, sources=tuple(mirrored(s, mirror) for s in model.sources))
     raise DownloadError(
         f"{name!r} is not a model im2txt knows (known: {', '.join(model_names())}); "
         "give an http(s) URL of an archive instead"
@@ -229,7 +233,7 @@ def find_model(name: str) -> NamedModel:
 def one_off(url: str, sha256: str | None = None) -> NamedModel:
     """An archive at `url` (its SHA-256 checked when given) as a model with one source: what
     `download URL` installs, in the COCO folder by default. Nothing is published about it, so
-    its one-line errors name the URL alone."""
+    its one-line errors name the URL alone, and install records nothing beside it."""
     check_url(url)
     digests = {"sha256": normalised_sha256(sha256)} if sha256 else {}
     name = urlsplit(url).path.rsplit("/", 1)[-1]

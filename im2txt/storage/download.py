@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from im2txt.errors import DownloadError
 from im2txt.storage import catalogue, locations
 from im2txt.storage.fetch import TIMEOUT, Progress
-from im2txt.storage.install import NoSourceWorked, install
+from im2txt.storage.install import check_model, default_folder, install
 
-# Names tests/storage/test_download.py imports from here (it predates the one pipeline).
-from im2txt.storage.install import check_model as check_model
-
+# check_model and default_destination are install's and locations', still importable from here.
+__all__ = ["check_model", "default_destination", "download_model"]
 default_destination = locations.coco_destination
 
 
@@ -33,10 +31,6 @@ def download_model(
     unless `force`. Returns `dest`; raises DownloadError, with one line naming the problem.
     """
     model = catalogue.one_off(url, sha256)
-    dest = Path(dest) if dest is not None else locations.coco_destination()
+    dest = Path(dest) if dest is not None else default_folder(model)
     each = (lambda name, done, total: progress(done, total)) if progress else None
-    try:
-        install(model, dest, force=force, progress=each, timeout=timeout, record=False)
-    except NoSourceWorked as e:  # the one source's failure is the whole story
-        raise DownloadError(e.failures[0]) from None
-    return dest
+    return install(model, dest, force=force, progress=each, timeout=timeout).dest

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,6 @@ from im2txt.storage.catalogue import ArchiveMember, NamedModel, RemoteFile, Sour
 from im2txt.storage.drive import fetch_drive_file
 from im2txt.storage.fetch import (
     TIMEOUT,
-    check_url,
     compare_digests,
     fetch,
     file_digests,
@@ -92,10 +91,7 @@ def install_model(
     `on_failure` as one line. An existing model in `dest` is kept unless `force`. Raises
     NoSourceWorked (a DownloadError: one line, listing every source's failure) when none works.
     """
-    model = catalogue.find_model(name)
-    if mirror is not None:
-        check_url(mirror)
-        model = replace(model, sources=tuple(catalogue.mirrored(s, mirror) for s in model.sources))
+    model = catalogue.find_model(name, mirror)
     dest = Path(dest) if dest is not None else default_folder(model)
     return install(
         model, dest, force=force, progress=progress, on_failure=on_failure, timeout=timeout
@@ -110,10 +106,10 @@ def install(
     progress: FileProgress | None = None,
     on_failure: Callable[[str], None] | None = None,
     timeout: float = TIMEOUT,
-    record: bool = True,
 ) -> Installed:
     """The pipeline: `model` from the first of its sources that works, installed as `dest`
-    (see install_model), with its provenance written beside it when `record`."""
+    (see install_model). A one-off entry (catalogue.one_off: one source, no label) fails with
+    its source's one line, not NoSourceWorked, and gets no provenance record."""
     refuse_occupied(dest, force)
     failures: list[str] = []
     with staging_folder(dest) as staging:
@@ -130,10 +126,12 @@ def install(
                 if on_failure:
                     on_failure(line)
                 continue
-            if record:
+            if source.label:
                 _write_provenance(folder, model, source)
             move_into_place(folder, dest, staging, force)
             return Installed(model, dest, source, tuple(failures))
+    if not model.sources[0].label:
+        raise DownloadError(failures[0])
     raise NoSourceWorked(model.name, tuple(failures))
 
 
