@@ -9,7 +9,7 @@ import time
 import streamlit as st
 
 from im2txt.errors import Im2txtError
-from im2txt.storage import download, install
+from im2txt.storage import install
 from ui.models import BY_HAND, coco_model_present
 from ui.settings import ModelSource, configured_model_source, visitors_may_download
 
@@ -158,12 +158,10 @@ def _fetch_on_start(source: ModelSource) -> str | None:
 
 
 def _fetch(source: ModelSource, progress) -> str:
-    """Download what `source` says; one sentence on what was installed (and the sources that
+    """Install what `source` says; one sentence on what was installed (and the sources that
     failed before the one used)."""
-    if source.url:
-        whole = (lambda done, total: progress("the archive", done, total)) if progress else None
-        dest = download.download_model(source.url, sha256=source.sha256, progress=whole)
-        return f"Installed the model from {source.shown} in `{dest}`."
-    done = install.install_model(source.name, mirror=source.mirror, progress=progress)
+    model = source.model
+    done = install.install(model, install.default_folder(model), progress=progress)
+    origin = f" from {done.source.label}" if done.source.label else ""
     failed = "".join(f"  \nCould not use {line}" for line in done.failures)
-    return f"Installed {done.model.name} from {done.source.label} in `{done.dest}`.{failed}"
+    return f"Installed {model.name}{origin} in `{done.dest}`.{failed}"

@@ -60,9 +60,17 @@ class ModelSource:
         return shown_url(self.url) if self.url else f"{self.name} from where it is published"
 
     @property
+    def model(self) -> catalogue.NamedModel:
+        """The catalogue entry to install: the named model (its files from `mirror` when set),
+        or a one-off entry for the operator's archive."""
+        if self.url:
+            return catalogue.one_off(self.url, self.sha256)
+        return catalogue.find_model(str(self.name), self.mirror)
+
+    @property
     def size(self) -> int | None:
         """Bytes of the model's weights, when known (a catalogue model)."""
-        return catalogue.find_model(self.name).size if self.name else None
+        return self.model.size or None
 
 
 def configured_model_source(secrets: Mapping[str, object] | None = None) -> ModelSource:

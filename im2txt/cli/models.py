@@ -8,10 +8,11 @@ from pathlib import Path
 
 from im2txt.cli.common import ByteProgress, FileProgress
 from im2txt.errors import DownloadError
-from im2txt.storage import catalogue, discovery, download, install
+from im2txt.storage import catalogue, discovery, download, install, locations
 from im2txt.storage.bundle import WEIGHTS_FILE
 from im2txt.storage.catalogue import DEFAULT_MODEL
 from im2txt.storage.convert import convert_model
+from im2txt.storage.fetch import shown_url
 
 
 def add_download(commands) -> None:
@@ -89,8 +90,8 @@ def catalogue_lines() -> list[str]:
 
 
 def _download_url(args: argparse.Namespace) -> int:
-    dest = Path(args.dest) if args.dest else download.default_destination()
-    print(f"Downloading {download.shown_url(args.model)} to {dest}", file=sys.stderr)
+    dest = Path(args.dest) if args.dest else locations.coco_destination()
+    print(f"Downloading {shown_url(args.model)} to {dest}", file=sys.stderr)
     progress = ByteProgress("Received")
     try:
         path = download.download_model(

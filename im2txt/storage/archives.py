@@ -19,77 +19,76 @@ from im2txt.storage.fetch import reason
 MAX_UNPACKED = 4 << 30
 
 
-def unpack(archive: Path, target: Path, shown: str) -> None:
+def unpack(archive: Path, target: Path) -> None:
     """Unpack a tar (any compression) or zip into `target`, refusing anything that is not a plain
-    file or folder inside it. The kind is recognised by content, not by the URL's ending."""
+    file or folder inside it. The kind is recognised by content, not by the URL's ending. A
+    DownloadError says what is wrong; the caller names the archive."""
     with open(archive, "rb") as file:
         head = file.read(512)
     try:
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-            _unzip(archive, target, shown)
+            _unzip(archive, target)
         elif head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")) or head[257:262] == b"ustar":
-            _untar(archive, target, shown)
+            _untar(archive, target)
         else:
             page = head.lstrip()[:1] == b"<"
             hint = " (the server sent a web page: is the link a direct download?)" if page else ""
-            raise DownloadError(f"{shown}: not a .tar.gz, .tgz or .zip archive{hint}")
+            raise DownloadError(f"not a .tar.gz, .tgz or .zip archive{hint}")
     except DownloadError:
         raise
     except (
         tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile,
         lzma.LZMAError, NotImplementedError,
     ) as e:  # fmt: skip
-        raise DownloadError(f"{shown}: damaged or truncated archive ({reason(e)})") from None
+        raise DownloadError(f"damaged or truncated archive ({reason(e)})") from None
     except OSError as e:
-        raise DownloadError(f"{shown}: cannot unpack the archive ({reason(e)})") from None
+        raise DownloadError(f"cannot unpack the archive ({reason(e)})") from None
 
 
-def _untar(archive: Path, target: Path, shown: str) -> None:
+def _untar(archive: Path, target: Path) -> None:
     unpacked = 0
     with tarfile.open(archive, "r:*") as tar:
         # One pass: each member is checked before it is extracted (a compressed tar is a stream).
         for member in tar:
-            _check_member_name(member.name, shown)
+            _check_member_name(member.name)
             if member.issym() or member.islnk():
-                raise DownloadError(f"{shown}: unsafe archive: {member.name!r} is a link")
+                raise DownloadError(f"unsafe archive: {member.name!r} is a link")
             if not (member.isfile() or member.isdir()):
-                raise DownloadError(f"{shown}: unsafe archive: {member.name!r} is a special file")
+                raise DownloadError(f"unsafe archive: {member.name!r} is a special file")
             unpacked += member.size
-            _check_size(unpacked, shown)
+            _check_size(unpacked)
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the library's own checks too
                 tar.extract(member, target, filter="data")
             else:
                 tar.extract(member, target)
 
 
-def _unzip(archive: Path, target: Path, shown: str) -> None:
+def _unzip(archive: Path, target: Path) -> None:
     with zipfile.ZipFile(archive) as zip_file:
         members = zip_file.infolist()
         for member in members:  # the central directory: all checked before anything is written
-            _check_member_name(member.filename, shown)
+            _check_member_name(member.filename)
             mode = member.external_attr >> 16  # Unix mode bits, when the zip has them
             if stat.S_ISLNK(mode):
-                raise DownloadError(f"{shown}: unsafe archive: {member.filename!r} is a link")
+                raise DownloadError(f"unsafe archive: {member.filename!r} is a link")
             if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise DownloadError(
-                    f"{shown}: unsafe archive: {member.filename!r} is a special file"
-                )
-        _check_size(sum(member.file_size for member in members), shown)
+                raise DownloadError(f"unsafe archive: {member.filename!r} is a special file")
+        _check_size(sum(member.file_size for member in members))
         for member in members:
             zip_file.extract(member, target)  # reads to the end: CRC-32 checked
 
 
-def _check_member_name(name: str, shown: str) -> None:
+def _check_member_name(name: str) -> None:
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-        raise DownloadError(f"{shown}: unsafe archive: {name!r} is an absolute path")
+        raise DownloadError(f"unsafe archive: {name!r} is an absolute path")
     if ".." in parts:
-        raise DownloadError(f"{shown}: unsafe archive: {name!r} points outside the archive")
+        raise DownloadError(f"unsafe archive: {name!r} points outside the archive")
 
 
-def _check_size(unpacked: int, shown: str) -> None:
+def _check_size(unpacked: int) -> None:
     if unpacked > MAX_UNPACKED:
         raise DownloadError(
-            f"{shown}: the archive unpacks to more than {MAX_UNPACKED / 2**30:.0f} GiB; "
+            f"the archive unpacks to more than {MAX_UNPACKED / 2**30:.0f} GiB; "
             "an im2txt model is a few hundred MB"
         )

@@ -9,8 +9,10 @@ a source, so that a wrong one is found before the 149 MB transfer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from im2txt.errors import DownloadError
+from im2txt.storage.fetch import check_url, normalised_sha256, shown_url
 from im2txt.storage.locations import COCO_FOLDER
 
 _KRANTHIGV = "https://raw.githubusercontent.com/KranthiGV/Pretrained-Show-and-Tell-model/master"
@@ -58,14 +60,25 @@ class RemoteFile:
     digests: dict[str, str] = field(default_factory=dict)
     # A Google Drive link: a large file comes after a confirmation page.
     drive: bool = False
-    # For an archive: the members to install; the rest of it is not used.
+    # An archive, unpacked: its listed `members` are installed (the rest of it is not used), or,
+    # with none listed, the one model found in it.
+    archive: bool = False
     members: tuple[ArchiveMember, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """The file as messages name it: its URL, with its name first when the URL's path does
+        not end with it (a Drive link)."""
+        shown = shown_url(self.url)
+        named = (urlsplit(self.url).path or "/").endswith(f"/{self.name}")
+        return shown if named else f"{self.name} ({shown})"
 
 
 @dataclass(frozen=True)
 class Source:
     """One place a model can be fetched from: all its files come from here."""
 
+    # For people; "" for a one-off archive, whose errors name its URL alone.
     label: str
     files: tuple[RemoteFile, ...]
 
@@ -126,6 +139,7 @@ _MAX_2M = Source(
         RemoteFile(
             "assets.tar.gz",
             _MAX_TARBALL,
+            archive=True,
             members=(
                 _max_member(
                     "checkpoint",
@@ -201,14 +215,32 @@ def model_names() -> list[str]:
     return [model.name for model in CATALOGUE]
 
 
-def find_model(name: str) -> NamedModel:
-    """The catalogue's model of that name; DownloadError naming the known ones otherwise."""
+def find_model(name: str, mirror: str | None = None) -> NamedModel:
+    """The catalogue's model of that name, with `mirror` its sources' files from there (see
+    mirrored); DownloadError naming the known ones otherwise."""
     for model in CATALOGUE:
-        if model.name == name:
+        if model.name == name and mirror is None:
             return model
+        if model.name == name:
+            check_url(mirror)
+            return replace(model, sources=tuple(mirrored(s, mirror) for s in model.sources))
     raise DownloadError(
         f"{name!r} is not a model im2txt knows (known: {', '.join(model_names())}); "
         "give an http(s) URL of an archive instead"
+    )
+
+
+def one_off(url: str, sha256: str | None = None) -> NamedModel:
+    """An archive at `url` (its SHA-256 checked when given) as a model with one source: what
+    `download URL` installs, in the COCO folder by default. Nothing is published about it, so
+    its one-line errors name the URL alone, and install records nothing beside it."""
+    check_url(url)
+    digests = {"sha256": normalised_sha256(sha256)} if sha256 else {}
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    archive = RemoteFile(name, url, digests=digests, archive=True)
+    shown = shown_url(url)
+    return NamedModel(
+        shown, f"the archive at {shown}", "", "", 0, COCO_FOLDER, (Source("", (archive,)),)
     )
 
 

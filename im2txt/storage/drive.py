@@ -23,7 +23,6 @@ _MAX_PAGES = 3
 
 def fetch_drive_file(
     url: str,
-    shown: str,
     target: Path,
     progress: Progress | None,
     timeout: float,
@@ -32,15 +31,15 @@ def fetch_drive_file(
     """fetch() for a Drive link: confirmation pages are followed, the file lands in `target`."""
     through: urllib.request.OpenerDirector = opener()  # one cookie jar for the whole flow
     for _ in range(_MAX_PAGES):
-        fetched = fetch(url, shown, target, progress, timeout, algorithms, through)
+        fetched = fetch(url, target, progress, timeout, algorithms, through)
         if not (fetched.content_type.startswith("text/html") and fetched.size <= _MAX_PAGE):
             return fetched
-        url = confirmed_url(target.read_text(encoding="utf-8", errors="replace"), shown)
+        url = confirmed_url(target.read_text(encoding="utf-8", errors="replace"))
         check_url(url)
-    raise DownloadError(f"{shown}: Google Drive kept answering with a web page, not the file")
+    raise DownloadError("Google Drive kept answering with a web page, not the file")
 
 
-def confirmed_url(page: str, shown: str) -> str:
+def confirmed_url(page: str) -> str:
     """The file's URL from Drive's confirmation page; DownloadError with Drive's own reason when
     the page is a refusal (quota exceeded, no access)."""
     from gdown.download import get_url_from_gdrive_confirmation
@@ -49,4 +48,4 @@ def confirmed_url(page: str, shown: str) -> str:
     try:
         return get_url_from_gdrive_confirmation(page)
     except FileURLRetrievalError as e:
-        raise DownloadError(f"{shown}: Google Drive refused the file: {reason(e)}") from None
+        raise DownloadError(f"Google Drive refused the file: {reason(e)}") from None

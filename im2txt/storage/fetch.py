@@ -53,9 +53,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         scheme = urlsplit(target).scheme.lower()
         if scheme not in SCHEMES:
             fp.close()
-            raise DownloadError(
-                f"{shown_url(req.full_url)}: redirected to a {scheme or 'relative'}: URL, refused"
-            )
+            raise DownloadError(f"redirected to a {scheme or 'relative'}: URL, refused")
         return super().http_error_302(req, fp, code, msg, headers)
 
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
@@ -90,14 +88,14 @@ class Fetched:
 
 def fetch(
     url: str,
-    shown: str,
     target: Path,
     progress: Progress | None,
     timeout: float,
     algorithms: Sequence[str] = ("sha256",),
     through: urllib.request.OpenerDirector | None = None,
 ) -> Fetched:
-    """Stream the URL into `target`, hashing it on the way with each of `algorithms`.
+    """Stream the URL into `target`, hashing it on the way with each of `algorithms`; a
+    DownloadError says what went wrong, the caller says with which file.
 
     `through` is the opener to use (one made by opener(), to share its cookies across the
     requests of a flow); a fresh one by default.
@@ -107,11 +105,11 @@ def fetch(
         response = (through or opener()).open(request, timeout=timeout)
     except urllib.error.HTTPError as e:
         e.close()
-        raise DownloadError(f"{shown}: HTTP {e.code} {e.reason}") from None
+        raise DownloadError(f"HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
-        raise DownloadError(f"{shown}: {_no_connection(e.reason, timeout)}") from None
+        raise DownloadError(_no_connection(e.reason, timeout)) from None
     except (OSError, http.client.HTTPException) as e:
-        raise DownloadError(f"{shown}: {_no_connection(e, timeout)}") from None
+        raise DownloadError(_no_connection(e, timeout)) from None
     hashes = {name: hashlib.new(name) for name in algorithms}
     done = 0
     with response:
@@ -129,13 +127,11 @@ def fetch(
                     if progress:
                         progress(done, total)
         except (OSError, http.client.HTTPException) as e:
-            raise DownloadError(
-                f"{shown}: transfer failed after {done:,} bytes ({reason(e)})"
-            ) from None
+            raise DownloadError(f"transfer failed after {done:,} bytes ({reason(e)})") from None
     if total is not None and done != total:
-        raise DownloadError(f"{shown}: transfer cut short: received {done:,} of {total:,} bytes")
+        raise DownloadError(f"transfer cut short: received {done:,} of {total:,} bytes")
     if done == 0:
-        raise DownloadError(f"{shown}: the server sent an empty file")
+        raise DownloadError("the server sent an empty file")
     digests = {name: digest.hexdigest() for name, digest in hashes.items()}
     return Fetched(done, digests, content_type)
 
@@ -150,13 +146,13 @@ def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
     return {name: digest.hexdigest() for name, digest in hashes.items()}
 
 
-def compare_digests(shown: str, published: dict[str, str], received: dict[str, str]) -> None:
+def compare_digests(published: dict[str, str], received: dict[str, str]) -> None:
     """DownloadError naming the first digest (by hashlib name) that differs from the published."""
     for algorithm, expected in published.items():
         if received[algorithm] != expected:
             name = algorithm.upper().replace("SHA", "SHA-")
             raise DownloadError(
-                f"{shown}: {name} mismatch: expected {expected}, got {received[algorithm]} "
+                f"{name} mismatch: expected {expected}, got {received[algorithm]} "
                 "(a different or damaged file)"
             )
 

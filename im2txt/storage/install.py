@@ -1,36 +1,45 @@
-"""Installing a catalogue model: each source in turn, until one gives files that check.
+"""Installing a model: each source in turn, staged beside the destination, checked, then renamed.
 
-Every file is streamed into a staging folder beside the destination (see staging), its published
-size and digests compared, archives unpacked safely and their members' digests compared, and the
-model then read whole (every tensor's CRC checked against the index) before one rename puts it in
-place. A source that fails is reported in one line and the next one is tried.
+A catalogue model and a URL's archive (a one-off entry, see catalogue.one_off) go the same way.
+Every file is streamed into a staging folder in the destination's parent (same filesystem, so the
+last step is a rename), its published size and digests compared, archives unpacked safely (their
+listed members' digests compared, or their one model found), and the model then read whole
+(every tensor's CRC checked) before one rename puts it in place. A source that fails is reported
+in one line and the next one is tried. The staging folder is deleted on every path out: a failed
+install leaves nothing behind, and an existing model is only replaced by one that passed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from im2txt.errors import DownloadError
-from im2txt.storage import catalogue, locations
+import numpy as np
+
+from im2txt.errors import DownloadError, ModelError
+from im2txt.storage import bundle, catalogue, checkpoint, discovery, locations
 from im2txt.storage.archives import unpack
-from im2txt.storage.catalogue import NamedModel, RemoteFile, Source
-from im2txt.storage.download import check_unpacked_model
+from im2txt.storage.catalogue import ArchiveMember, NamedModel, RemoteFile, Source
 from im2txt.storage.drive import fetch_drive_file
 from im2txt.storage.fetch import (
     TIMEOUT,
-    check_url,
     compare_digests,
     fetch,
     file_digests,
+    reason,
     shown_url,
 )
-from im2txt.storage.staging import move_into_place, refuse_occupied, staging_folder
+from im2txt.storage.model_files import read_model
+from im2txt.vocabulary import VOCAB_NAME
+from im2txt.weights import weight_shapes
 
-# Written beside the installed model: which catalogue model it is and where it came from.
+# Written beside an installed catalogue model: which one it is and where it came from.
 PROVENANCE_FILE = "im2txt-source.json"
 
 # (file name, bytes received, bytes expected or None).
@@ -38,8 +47,8 @@ FileProgress = Callable[[str, int, int | None], None]
 
 
 class NoSourceWorked(DownloadError):
-    """Every source of a catalogue model failed. Its message is one line naming each source and
-    why; `failures` holds the same, one line per source in the order tried, for a front end that
+    """Every source of a model failed. Its message is one line naming each source and why;
+    `failures` holds the same, one line per source in the order tried, for a front end that
     lays them out (and adds what to do next: a mirror, or the files by hand)."""
 
     def __init__(self, model: str, failures: tuple[str, ...]) -> None:
@@ -82,31 +91,47 @@ def install_model(
     `on_failure` as one line. An existing model in `dest` is kept unless `force`. Raises
     NoSourceWorked (a DownloadError: one line, listing every source's failure) when none works.
     """
-    model = catalogue.find_model(name)
-    sources = model.sources
-    if mirror is not None:
-        check_url(mirror)
-        sources = tuple(catalogue.mirrored(source, mirror) for source in sources)
+    model = catalogue.find_model(name, mirror)
     dest = Path(dest) if dest is not None else default_folder(model)
+    return install(
+        model, dest, force=force, progress=progress, on_failure=on_failure, timeout=timeout
+    )
+
+
+def install(
+    model: NamedModel,
+    dest: Path,
+    *,
+    force: bool = False,
+    progress: FileProgress | None = None,
+    on_failure: Callable[[str], None] | None = None,
+    timeout: float = TIMEOUT,
+) -> Installed:
+    """The pipeline: `model` from the first of its sources that works, installed as `dest`
+    (see install_model). A one-off entry (catalogue.one_off: one source, no label) fails with
+    its source's one line, not NoSourceWorked, and gets no provenance record."""
     refuse_occupied(dest, force)
     failures: list[str] = []
     with staging_folder(dest) as staging:
-        for number, source in enumerate(sources):
+        for number, source in enumerate(model.sources):
             work = staging / f"source-{number}"
             work.mkdir()
             try:
                 folder = _fetch_source(source, work, progress, timeout)
-                check_unpacked_model(folder, folder, model.name)
+                _check_fetched_model(folder, work / "model", model.name)
             except DownloadError as e:
                 shutil.rmtree(work, ignore_errors=True)  # one source's files on disk at a time
-                line = f"{source.label}: {e}"
+                line = f"{source.label}: {e}" if source.label else str(e)
                 failures.append(line)
                 if on_failure:
                     on_failure(line)
                 continue
-            _write_provenance(folder, model, source)
+            if source.label:
+                _write_provenance(folder, model, source)
             move_into_place(folder, dest, staging, force)
             return Installed(model, dest, source, tuple(failures))
+    if not model.sources[0].label:
+        raise DownloadError(failures[0])
     raise NoSourceWorked(model.name, tuple(failures))
 
 
@@ -127,66 +152,211 @@ def install_record(folder: str | Path) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
+def check_model(folder: str | Path) -> None:
+    """What loading `folder` checks, short of building the network; ModelError on a problem.
+
+    Reads the config (from the checkpoint's shapes or config.json) and every weight once, one at
+    a time (TensorFlow's reader verifies each tensor's CRC32C, zipfile each array's CRC-32; a
+    checkpoint's tensors the model does not use are read too),
+    compares the shapes with the model's, refuses NaN or infinite values, and checks that the
+    vocabulary parses and fits the softmax. Building the TF variables would check nothing more
+    about the files and would cost ~1 GB and seconds for the COCO model.
+    """
+    folder = Path(folder)
+    files = read_model(folder, vocab=folder / VOCAB_NAME)
+    weights = files.weights
+    try:
+        for name, shape in weight_shapes(files.config).items():
+            if name not in weights:
+                raise ModelError(f"{folder}: weight {name} is missing")
+            value = weights[name]
+            if value.shape != shape:
+                shapes = f"{list(value.shape)}, expected {list(shape)}"
+                raise ModelError(f"{folder}: {name} is {shapes}")
+            if not np.isfinite(value).all():
+                raise ModelError(f"{folder}: {name} holds NaN or infinite values")
+            del value
+    finally:
+        if isinstance(weights, bundle.BundleWeights):
+            weights.close()  # the folder is renamed next: nothing of it may stay open
+    if files.format == "checkpoint":
+        checkpoint.read_unused_tensors(files.info.source)
+
+
+# --- staging -------------------------------------------------------------------------------------
+
+
+def refuse_occupied(dest: Path, force: bool) -> None:
+    """DownloadError when `dest` holds something and `force` is not given."""
+    occupied = _occupied(dest)
+    if occupied and not force:
+        raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
+
+
+@contextlib.contextmanager
+def staging_folder(dest: Path) -> Iterator[Path]:
+    """A fresh hidden folder beside `dest` (its parents created as needed), removed on exit; the
+    parents it created are removed too unless a model was moved into `dest` meanwhile."""
+    created = _make_folders(dest.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-download-", dir=dest.parent))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not dest.exists():
+            for folder in reversed(created):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
+def move_into_place(model: Path, dest: Path, staging: Path, force: bool) -> None:
+    """Rename the checked model folder to `dest`; an old one is moved into staging first (deleted
+    with it), and moved back if the rename fails."""
+    refuse_occupied(dest, force)  # another download may have finished meanwhile
+    old = None
+    if dest.exists() or dest.is_symlink():
+        old = staging / "replaced"
+        os.rename(dest, old)
+    try:
+        os.rename(model, dest)
+    except OSError as e:
+        if old is not None:
+            os.rename(old, dest)
+        raise DownloadError(f"{dest}: cannot move the model into place ({reason(e)})") from None
+
+
+def _occupied(dest: Path) -> str | None:
+    """Why `dest` cannot simply be created, or None when it is absent or an empty folder."""
+    if dest.is_dir() and not dest.is_symlink():
+        if not any(dest.iterdir()):
+            return None
+        found = discovery.inspect_folder(dest)
+        return f"already has a model ({found.label})" if found else "already exists, not empty"
+    if dest.exists() or dest.is_symlink():
+        return "already exists"
+    return None
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """mkdir -p, returning the folders it created (outermost first) so a failure can undo it."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+    return list(reversed(missing))
+
+
+# --- one source ----------------------------------------------------------------------------------
+
+
 def _fetch_source(
     source: Source, work: Path, progress: FileProgress | None, timeout: float
 ) -> Path:
-    """All the files of one source into work/model; DownloadError at the first that fails."""
+    """All the files of one source into work/model; the folder holding the model. DownloadError
+    at the first file that fails, naming it."""
     folder = work / "model"
     folder.mkdir()
+    found = folder
     for remote in source.files:
-        if remote.members:
-            _fetch_archive(remote, work, folder, progress, timeout)
-        else:
-            _fetch_file(remote, folder / remote.name, progress, timeout)
-    return folder
+        try:
+            if not remote.archive:
+                _fetch_file(remote, folder / remote.name, progress, timeout)
+                continue
+            archive = work / "archive"
+            _fetch_file(remote, archive, progress, timeout)
+            unpacked = work / "unpacked" if remote.members else folder
+            unpacked.mkdir(exist_ok=True)
+            unpack(archive, unpacked)
+            archive.unlink()  # one copy of the model on disk, not two
+            if remote.members:
+                _take_members(remote.members, unpacked, folder)
+            else:
+                found = _find_model(folder)
+        except DownloadError as e:
+            raise DownloadError(f"{remote.shown}: {e}") from None
+    return found
 
 
 def _fetch_file(
     remote: RemoteFile, target: Path, progress: FileProgress | None, timeout: float
 ) -> None:
-    shown = _shown(remote)
-    algorithms = tuple(remote.digests) or ("sha256",)
-
     def report(done: int, total: int | None) -> None:
         if progress:
             progress(remote.name, done, total or remote.size)
 
     get = fetch_drive_file if remote.drive else fetch
-    fetched = get(remote.url, shown, target, report, timeout, algorithms)
+    fetched = get(remote.url, target, report, timeout, tuple(remote.digests) or ("sha256",))
     if remote.size is not None and fetched.size != remote.size:
         raise DownloadError(
-            f"{shown}: {fetched.size:,} bytes, but the published file has {remote.size:,} "
+            f"{fetched.size:,} bytes, but the published file has {remote.size:,} "
             "(a different or damaged file)"
         )
-    compare_digests(shown, remote.digests, fetched.digests)
+    compare_digests(remote.digests, fetched.digests)
 
 
-def _fetch_archive(
-    remote: RemoteFile, work: Path, folder: Path, progress: FileProgress | None, timeout: float
-) -> None:
-    """The archive, unpacked; its listed members checked and moved into `folder`."""
-    archive = work / remote.name
-    _fetch_file(remote, archive, progress, timeout)
-    unpacked = work / "unpacked"
-    unpacked.mkdir()
-    shown = _shown(remote)
-    unpack(archive, unpacked, shown)
-    archive.unlink()  # one copy of the model on disk, not two
-    for member in remote.members:
+def _take_members(members: tuple[ArchiveMember, ...], unpacked: Path, folder: Path) -> None:
+    """The archive's listed members, their digests checked, moved into `folder`."""
+    for member in members:
         path = unpacked / member.path  # "./checkpoint/..." in the tar lands here too
         if not path.is_file():
-            raise DownloadError(f"{shown}: {member.path} is not in the archive")
-        received = file_digests(path, member.digests)
-        compare_digests(f"{shown}: {member.path}", member.digests, received)
+            raise DownloadError(f"{member.path} is not in the archive")
+        try:
+            compare_digests(member.digests, file_digests(path, member.digests))
+        except DownloadError as e:
+            raise DownloadError(f"{member.path}: {e}") from None
         path.rename(folder / member.name)
     shutil.rmtree(unpacked)
 
 
-def _shown(remote: RemoteFile) -> str:
-    """The file as messages name it: its URL, with its name first when the URL does not say it
-    (a Drive link)."""
-    shown = shown_url(remote.url)
-    return shown if shown.endswith(f"/{remote.name}") else f"{remote.name} ({shown})"
+def _find_model(unpacked: Path) -> Path:
+    """The one folder of the unpacked archive holding a checkpoint or a bundle, with its
+    word_counts.txt (taken from the folder above when it is there, as load_captioner does)."""
+    found = []
+    for folder, subfolders, names in os.walk(unpacked):
+        # macOS zips carry a __MACOSX/ tree of "._name" metadata files that look like a model.
+        subfolders[:] = sorted(name for name in subfolders if name != "__MACOSX")
+        here = Path(folder)
+        if bundle.CONFIG_FILE in names or checkpoint.find_checkpoint_prefixes(here):
+            found.append(here)
+    if not found:
+        raise DownloadError(
+            "no im2txt checkpoint (.index with its .data) or converted model in the "
+            f"archive ({_contents(unpacked)})"
+        )
+    if len(found) > 1:
+        folders = ", ".join(f"{p.relative_to(unpacked)}/" for p in found[:4])
+        raise DownloadError(f"several models in the archive ({folders}); expected one")
+    model = found[0]
+    shutil.rmtree(model / "__MACOSX", ignore_errors=True)
+    vocab = model / VOCAB_NAME
+    above = model.parent / VOCAB_NAME
+    if not vocab.is_file() and model != unpacked and above.is_file():
+        above.rename(vocab)
+    if not vocab.is_file():
+        raise DownloadError(
+            f"the archive's model has no {VOCAB_NAME} beside it "
+            "(it must be the vocabulary the model was trained with)"
+        )
+    return model
+
+
+def _contents(folder: Path, limit: int = 6) -> str:
+    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    if not names:
+        return "it is empty"
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"found {', '.join(names[:limit])}{more}"
+
+
+def _check_fetched_model(model: Path, staging: Path, name: str) -> None:
+    """check_model on a folder in staging; the error names files as inside the download."""
+    try:
+        check_model(model)
+    except ModelError as e:
+        inside = str(e).replace(f"{staging}{os.sep}", "").replace(str(staging), ".")
+        raise DownloadError(f"{name}: the model does not load: {inside}") from None
 
 
 def _write_provenance(folder: Path, model: NamedModel, source: Source) -> None:

@@ -1,7 +1,7 @@
 """A model on disk (original checkpoint or bundle) -> its config, lazy weights, vocabulary and info.
 
 The one place that finds a model's vocabulary and checks that it fits the model's softmax; loading
-(captioner), converting (bundle) and checking a download (download) all read models through here.
+(captioner), converting (bundle) and checking a download (install) all read models through here.
 """
 
 from __future__ import annotations
