@@ -208,7 +208,7 @@ class FileProgress:
         self.bar: ByteProgress | None = None
 
     def __call__(self, name: str, done: int, total: int | None) -> None:
-        if name != self.name:
+        if self.bar is None or name != self.name:
             self.finish()
             self.name, self.bar = name, ByteProgress(name)
         self.bar(done, total)

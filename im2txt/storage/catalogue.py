@@ -219,11 +219,12 @@ def find_model(name: str, mirror: str | None = None) -> NamedModel:
     """The catalogue's model of that name, with `mirror` its sources' files from there (see
     mirrored); DownloadError naming the known ones otherwise."""
     for model in CATALOGUE:
-        if model.name == name and mirror is None:
+        if model.name != name:
+            continue
+        if mirror is None:
             return model
-        if model.name == name:
-            check_url(mirror)
-            return replace(model, sources=tuple(mirrored(s, mirror) for s in model.sources))
+        check_url(mirror)
+        return replace(model, sources=tuple(mirrored(s, mirror) for s in model.sources))
     raise DownloadError(
         f"{name!r} is not a model im2txt knows (known: {', '.join(model_names())}); "
         "give an http(s) URL of an archive instead"
