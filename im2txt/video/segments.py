@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from im2txt.captioner import Caption
+    from im2txt.results import Caption
 
 from im2txt.video import player
 from im2txt.video.subtitles import to_json, to_srt, to_vtt

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from im2txt.captioner import Caption
+    from im2txt.results import Caption
     from im2txt.video.sampling import Segment, VideoCaptions
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from im2txt.captioner import Caption
 from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
+from im2txt.results import Caption
 from im2txt.video import caption_video, default_output, make_captioned_video, render_video
 from im2txt.video.ffmpeg import ffmpeg_exe
 from im2txt.video.overlay import caption_band
