@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from im2txt.demo.training_config import TrainingConfig
-
-if TYPE_CHECKING:
-    from im2txt.demo.training import DemoReport
-
 import textwrap
-from typing import TYPE_CHECKING
 
-from im2txt.demo import scene_grammar, scenes
-from im2txt.demo.evaluation import Accuracy
-
-if TYPE_CHECKING:
-    pass
-
+from im2txt.demo import scenes
+from im2txt.demo.values import COLOURS, SHAPES, Accuracy, DemoReport, TrainingConfig
 
 DEMO_NAME = "im2txt demo (generated shapes)"
 DEMO_DESCRIPTION = (
@@ -61,8 +49,8 @@ def model_card(report: DemoReport) -> str:
     )
     lines += ["## What it knows", ""]
     lines += paragraph(
-        f"Scenes of one to three filled shapes ({', '.join(scene_grammar.SHAPES)}) in six colours "
-        f"({', '.join(scene_grammar.COLOURS)}), small or large, on light plain, gradient or "
+        f"Scenes of one to three filled shapes ({', '.join(SHAPES)}) in six colours "
+        f"({', '.join(COLOURS)}), small or large, on light plain, gradient or "
         "faintly textured backgrounds, at any size and aspect ratio. Its captions follow the "
         "scenes' "
         "grammar: `a small red circle .`, `two green triangles .`, `a small red circle to the "

@@ -40,9 +40,6 @@ def ffmpeg_exe() -> str:
         raise VideoError(f"ffmpeg is not available: {_one_line(str(e))}") from None
 
 
-# --- the header ----------------------------------------------------------------------------------
-
-
 # --- ffmpeg processes ----------------------------------------------------------------------------
 
 
