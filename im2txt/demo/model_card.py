@@ -45,7 +45,7 @@ def model_card(report: DemoReport) -> str:
         "The small captioner that ships with im2txt so that the app, the command line and the "
         "tests run without the COCO model. It is the COCO model's decoder (image embedding, word "
         "embeddings, LSTM, softmax, the same beam search) behind a small convolutional encoder, "
-        "trained on scenes the project generates (`im2txt/scenes.py`)."
+        "trained on scenes the project generates (`im2txt/demo/scenes.py`)."
     )
     lines += ["## What it knows", ""]
     lines += paragraph(
@@ -115,7 +115,7 @@ def model_card(report: DemoReport) -> str:
             f"| corpus BLEU-4 against the reference captions (no smoothing) | "
             f"{evaluation.bleu.score:.3f} |",
             "",
-            "Evaluate again with `pytest tests/test_demo_model.py -s -k held_out` (200 scenes "
+            "Evaluate again with `pytest tests/demo/test_demo_model.py -s -k held_out` (200 scenes "
             "of each count), or:",
             "",
             "```python",

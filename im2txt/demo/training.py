@@ -1,4 +1,4 @@
-"""Training the demo model on generated scenes (its scores on held-out ones: scene_eval).
+"""Training the demo model on generated scenes (its scores on held-out ones: evaluation.py).
 
 The demo model is the COCO model's decoder (image_embedding, seq_embedding, LSTM, logits, the
 same beam search) behind a small convolutional encoder ("small_cnn"), trained here on
@@ -12,7 +12,7 @@ scenes.random_scene in two stages, as the original's Inception v3 came trained o
    cross-entropy, gradients clipped by global norm, the encoder frozen.
 
 The maths is model.py's (small_cnn_features, lstm_cell) over trainable variables named as in
-model.weight_shapes, so the result is an ordinary bundle, written with its model card.
+weights.weight_shapes, so the result is an ordinary bundle, written with its model card.
 """
 
 from __future__ import annotations
