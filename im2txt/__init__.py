@@ -6,9 +6,10 @@ for caption in captioner.caption("photo.jpg"):
     print(caption.text, caption.probability)
 """
 
-from im2txt.captioner import Caption, CaptionBatch, Captioner, ImageCaptions, load_captioner
+from im2txt.captioner import Captioner, load_captioner
 from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ImageError, ModelError, VideoError
+from im2txt.results import Caption, CaptionBatch, ImageCaptions
 
 __all__ = [
     "Caption",

@@ -17,7 +17,7 @@ import html
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -25,8 +25,36 @@ from PIL import Image
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import preview
 
-if TYPE_CHECKING:
-    from im2txt.captioner import Caption, ImageCaptions
+
+# What these functions read of im2txt.results' Caption and ImageCaptions, whose notebook methods
+# call them: described here by their fields, so that the value types' module stays below this one.
+class CaptionFields(Protocol):
+    @property
+    def words(self) -> tuple[str, ...]: ...
+    @property
+    def word_probabilities(self) -> tuple[float, ...]: ...
+    @property
+    def end_probability(self) -> float | None: ...
+    @property
+    def log_probability(self) -> float: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def probability(self) -> float: ...
+    @property
+    def complete(self) -> bool: ...
+
+
+class ImageFields(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def captions(self) -> Sequence[CaptionFields]: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def path(self) -> Path | None: ...
+
 
 # Longest side of a thumbnail: sharp in a ~300-pixel grid cell on a 2x screen, ~15 KB as JPEG.
 THUMBNAIL_SIDE = 320
@@ -45,7 +73,7 @@ _SUB = "font-size:65%;color:#444;margin-left:1px"
 _NOTE = "color:#888;font-size:85%"
 
 
-def caption_html(caption: Caption) -> str:
+def caption_html(caption: CaptionFields) -> str:
     """One caption: its words, each tinted by its probability (shown under it), then how it ends
     (the end token's probability, or a mark for a partial caption), then the joint probability."""
     words = [
@@ -73,7 +101,7 @@ def caption_html(caption: Caption) -> str:
     return f'<span class="im2txt-caption">{" ".join(words)} {ending} {total}</span>'
 
 
-def image_html(result: ImageCaptions) -> str:
+def image_html(result: ImageFields) -> str:
     """One image's card: its thumbnail and name, then its captions best first, or its error."""
     name = html.escape(result.name)
     parts = [f'<figure class="im2txt-image" style="{_CARD}">']
@@ -91,7 +119,7 @@ def image_html(result: ImageCaptions) -> str:
     return "".join(parts)
 
 
-def batch_html(results: Sequence[ImageCaptions], max_shown: int = MAX_SHOWN) -> str:
+def batch_html(results: Sequence[ImageFields], max_shown: int = MAX_SHOWN) -> str:
     """A grid of image cards, the first `max_shown` of them; a line counts the rest."""
     errors = sum(result.error is not None for result in results)
     summary = f"{_count(len(results), 'image')}, {_count(errors, 'error')}"
@@ -109,13 +137,13 @@ def batch_html(results: Sequence[ImageCaptions], max_shown: int = MAX_SHOWN) -> 
     return "".join(parts)
 
 
-def caption_text(caption: Caption) -> str:
+def caption_text(caption: CaptionFields) -> str:
     """`text (p=0.040413)` as the original run_inference.py printed it, marked when partial."""
     mark = "" if caption.complete else " [partial]"
     return f"{caption.text} (p={caption.probability:f}){mark}"
 
 
-def image_text(result: ImageCaptions) -> str:
+def image_text(result: ImageFields) -> str:
     """The image's name, then its numbered captions, or `error: ...`."""
     if result.error is not None:
         return f"{result.name}\n  error: {result.error}"
@@ -124,7 +152,7 @@ def image_text(result: ImageCaptions) -> str:
     return "\n".join(lines)
 
 
-def batch_text(results: Sequence[ImageCaptions]) -> str:
+def batch_text(results: Sequence[ImageFields]) -> str:
     return "\n".join(image_text(result) for result in results) if results else "(no images)"
 
 
@@ -147,7 +175,7 @@ def jpeg_data_uri(pixels: np.ndarray) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _thumbnail_html(result: ImageCaptions) -> str:
+def _thumbnail_html(result: ImageFields) -> str:
     if result.path is None:
         return ""
     try:

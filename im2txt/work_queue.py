@@ -42,11 +42,12 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from im2txt.captioner import Caption, CaptionBatch, Captioner, ImageCaptions
+from im2txt.captioner import Captioner
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import ImageInput, decode_peak_bytes, describe
 from im2txt.memory import limit_malloc_arenas
+from im2txt.results import Caption, CaptionBatch, ImageCaptions
 
 T = TypeVar("T")
 

@@ -21,8 +21,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from im2txt.demo import scene_drawing, scenes  # noqa: E402
-from im2txt.demo.scenes import Background, SceneObject  # noqa: E402
+from im2txt.demo import scene_drawing, scenes, values  # noqa: E402
+from im2txt.demo.values import Background, SceneObject  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def clip_objects(t: float) -> list[SceneObject]:
     # equal area): circle r = s / sqrt(pi), square r = s / sqrt(2), star as scenes draws it.
     side = 0.23 * CLIP_SIZE[1]
     circle_r, square_r = side / math.sqrt(math.pi), side / math.sqrt(2.0)
-    star_r = side / math.sqrt(5.0 * scenes.STAR_INNER_RATIO * math.sin(math.radians(36.0)))
+    star_r = side / math.sqrt(5.0 * values.STAR_INNER_RATIO * math.sin(math.radians(36.0)))
     lead = 2.0 - _MOVE_SECONDS  # moves run from here to the next whole two seconds
     x = _eased(t, 2.0 + lead, 190.0, -circle_r - 5)
     objects = [SceneObject("circle", "red", "large", (x, 180.0), circle_r, 0.0)]

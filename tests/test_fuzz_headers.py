@@ -19,7 +19,8 @@ from PIL import Image
 from im2txt.errors import ImageError, VideoError
 from im2txt.image_loading import load_image, max_pixels
 from im2txt.video.ffmpeg import ffmpeg_exe
-from im2txt.video.probe import VideoInfo, parse_header, probe
+from im2txt.video.probe import parse_header, probe
+from im2txt.video.values import VideoInfo
 
 
 def fuzz(examples: int) -> settings:

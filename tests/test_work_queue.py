@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from im2txt.captioner import Caption, CaptionBatch, ImageCaptions
 from im2txt.config import DecodeConfig
+from im2txt.results import Caption, CaptionBatch, ImageCaptions
 from im2txt.work_queue import (
     FIRST_SECONDS_PER_IMAGE,
     MB,

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
-from im2txt.captioner import Caption, ImageCaptions
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import preview
+from im2txt.results import Caption, ImageCaptions
 from ui import work
 
 

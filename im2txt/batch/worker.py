@@ -13,9 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from im2txt.captioner import ImageCaptions
 from im2txt.config import DecodeConfig
 from im2txt.errors import ModelError
+from im2txt.results import ImageCaptions
 
 
 class CaptionWorker:

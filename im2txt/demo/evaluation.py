@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from im2txt.config import DecodeConfig
 from im2txt.demo import scene_grammar, scenes
-from im2txt.demo.bleu import Bleu, corpus_bleu
+from im2txt.demo.bleu import corpus_bleu
+from im2txt.demo.values import COLOURS, SHAPES, Accuracy, EvalReport, Scene
 
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
@@ -26,37 +26,9 @@ HELD_OUT_SEED = 2024
 _HELD_OUT_STREAM = 1
 
 
-@dataclass(frozen=True)
-class Accuracy:
-    correct: int
-    total: int
-
-    @property
-    def rate(self) -> float:
-        return self.correct / self.total if self.total else float("nan")
-
-
-@dataclass(frozen=True)
-class EvalReport:
-    """Scores of a captioner's top (beam search) caption on generated scenes."""
-
-    # One-object scenes whose top caption names that object's colour and shape and nothing else.
-    one_object: Accuracy
-    # Two-object scenes whose top caption names both objects (colour and shape; "two red circles"
-    # for a pair of the same kind) and nothing else.
-    two_object: Accuracy
-    # Three-object scenes whose top caption names all three and nothing else.
-    three_object: Accuracy
-    # Two-object scenes of different kinds whose top caption states a relation ("X to the left of
-    # Y", "X above Y", or the inverse): those where it is the scene's relation between X and Y.
-    relation: Accuracy
-    # Corpus BLEU-4 of the top captions against every scene's reference captions.
-    bleu: Bleu
-
-
 def held_out_scenes(
     count: int, num_objects: int | None = None, seed: int = HELD_OUT_SEED
-) -> list[scenes.Scene]:
+) -> list[Scene]:
     """`count` scenes that training never sees (a different seed stream), of num_objects each."""
     rng = np.random.default_rng(np.random.SeedSequence((seed, _HELD_OUT_STREAM, num_objects or 0)))
     return [scenes.random_scene(rng, num_objects) for _ in range(count)]
@@ -66,12 +38,12 @@ def named_objects(caption: str) -> Counter:
     """(colour, shape) -> how many the caption names: "two red circles" counts 2."""
     words = caption.split()
     named: Counter = Counter()
-    plurals = {shape + "s": shape for shape in scene_grammar.SHAPES}
+    plurals = {shape + "s": shape for shape in SHAPES}
     for i, word in enumerate(words[:-1]):
-        if word not in scene_grammar.COLOURS:
+        if word not in COLOURS:
             continue
         following = words[i + 1]
-        if following in scene_grammar.SHAPES:
+        if following in SHAPES:
             named[(word, following)] += 1
         elif following in plurals:
             number = {"two": 2, "three": 3}.get(words[i - 1] if i else "", 2)
@@ -96,7 +68,7 @@ def stated_relation(caption: str) -> tuple[tuple[str, str], str, tuple[str, str]
 
 def evaluate(
     captioner: Captioner,
-    scene_list: Sequence[scenes.Scene],
+    scene_list: Sequence[Scene],
     decode: DecodeConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:

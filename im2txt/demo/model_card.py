@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from im2txt.demo.training_config import TrainingConfig
-
-if TYPE_CHECKING:
-    from im2txt.demo.training import DemoReport
-
 import textwrap
-from typing import TYPE_CHECKING
 
-from im2txt.demo import scene_grammar, scenes
-from im2txt.demo.evaluation import Accuracy
-
-if TYPE_CHECKING:
-    pass
-
+from im2txt.demo import scenes
+from im2txt.demo.values import COLOURS, SHAPES, Accuracy, DemoReport, TrainingConfig
 
 DEMO_NAME = "im2txt demo (generated shapes)"
 DEMO_DESCRIPTION = (
@@ -57,12 +45,12 @@ def model_card(report: DemoReport) -> str:
         "The small captioner that ships with im2txt so that the app, the command line and the "
         "tests run without the COCO model. It is the COCO model's decoder (image embedding, word "
         "embeddings, LSTM, softmax, the same beam search) behind a small convolutional encoder, "
-        "trained on scenes the project generates (`im2txt/scenes.py`)."
+        "trained on scenes the project generates (`im2txt/demo/scenes.py`)."
     )
     lines += ["## What it knows", ""]
     lines += paragraph(
-        f"Scenes of one to three filled shapes ({', '.join(scene_grammar.SHAPES)}) in six colours "
-        f"({', '.join(scene_grammar.COLOURS)}), small or large, on light plain, gradient or "
+        f"Scenes of one to three filled shapes ({', '.join(SHAPES)}) in six colours "
+        f"({', '.join(COLOURS)}), small or large, on light plain, gradient or "
         "faintly textured backgrounds, at any size and aspect ratio. Its captions follow the "
         "scenes' "
         "grammar: `a small red circle .`, `two green triangles .`, `a small red circle to the "
@@ -127,7 +115,7 @@ def model_card(report: DemoReport) -> str:
             f"| corpus BLEU-4 against the reference captions (no smoothing) | "
             f"{evaluation.bleu.score:.3f} |",
             "",
-            "Evaluate again with `pytest tests/test_demo_model.py -s -k held_out` (200 scenes "
+            "Evaluate again with `pytest tests/demo/test_demo_model.py -s -k held_out` (200 scenes "
             "of each count), or:",
             "",
             "```python",

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from im2txt.config import ModelConfig
-from im2txt.demo import scenes
-from im2txt.demo.scene_grammar import COLOURS, SHAPES, SIZES, caption_vocabulary
+from im2txt.demo.scene_grammar import caption_vocabulary
+from im2txt.demo.values import COLOURS, SHAPES, SIZES, SceneObject
 from im2txt.vocabulary import END_WORD, START_WORD
 from im2txt.weights import (
     LSTM_BIAS,
@@ -42,7 +42,7 @@ def _glorot(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.uniform(-limit, limit, shape)
 
 
-def object_labels(objects: Sequence[scenes.SceneObject]) -> np.ndarray:
+def object_labels(objects: Sequence[SceneObject]) -> np.ndarray:
     """[NUM_LABELS] 0/1: which (colour, shape, size) the scene holds, for the encoder's stage."""
     labels = np.zeros(NUM_LABELS, np.float32)
     for obj in objects:

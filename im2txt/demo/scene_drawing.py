@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from im2txt.demo.scenes import Background, SceneObject
-
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+if TYPE_CHECKING:
+    from im2txt.demo.values import Background, SceneObject
 
 # Drawing is done on a mask this many times larger, then box-filtered down: anti-aliased edges.
 _SUPERSAMPLE = 4

@@ -1,4 +1,5 @@
-"""The scenes' words (colours, shapes, sizes, relations) and the grammar of their captions.
+"""The grammar of the scenes' captions, and the words of their relations (values.py has the
+colours, shapes and sizes).
 
 Caption grammar. Tokens are lower case and separated by single spaces; a caption ends " ." as in
 COCO. Objects are listed in the order given (random scenes order them left to right; for two objects
@@ -34,29 +35,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from im2txt.demo.values import COLOURS, SHAPES, SIZES
+
 if TYPE_CHECKING:
-    from im2txt.demo.scenes import SceneObject
-
-
-RGB = tuple[int, int, int]
-
-# Fill colours, far apart (pairwise RGB distance >= 90; the closest pairs are orange-red and
-# orange-yellow) so the jitter below never makes one look like another.
-COLOURS: dict[str, RGB] = {
-    "red": (220, 40, 40),
-    "orange": (240, 125, 20),
-    "yellow": (240, 215, 40),
-    "green": (40, 165, 60),
-    "blue": (40, 90, 225),
-    "purple": (145, 60, 190),
-}
-
-
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star")
-
-
-SIZES: tuple[str, ...] = ("small", "large")
-
+    from im2txt.demo.values import SceneObject
 
 # Relation of objects[0] to objects[1] -> its words, and the same relation seen from objects[1].
 RELATIONS: dict[str, str] = {

@@ -16,38 +16,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from im2txt.demo.scene_drawing import render_scene
-from im2txt.demo.scene_grammar import (
+from im2txt.demo.scene_grammar import INVERSE_RELATION, relation_between, scene_captions
+from im2txt.demo.values import (
+    BACKGROUND_KINDS,
     COLOURS,
-    INVERSE_RELATION,
     RGB,
     SHAPES,
     SIZES,
-    relation_between,
-    scene_captions,
+    UNIT_AREA,
+    Background,
+    Scene,
+    SceneObject,
 )
-
-BACKGROUND_KINDS: tuple[str, ...] = ("plain", "gradient", "texture")
-
 
 # Object size as the side of the square of equal area, as a fraction of the image's shorter side.
 # Every shape of a given side has the same area; the largest "small" is 1.5x under the smallest
 # "large" in linear size (2.25x in area). A small circle is >= 13% of the shorter side across.
 SIZE_RANGES: dict[str, tuple[float, float]] = {"small": (0.115, 0.14), "large": (0.21, 0.26)}
-# Inner radius of the five-pointed star over its outer radius (0.38 is the regular star; a fatter
-# star stays recognisable when small).
-STAR_INNER_RATIO = 0.45
-# Area of each shape with circumradius 1.
-_UNIT_AREA: dict[str, float] = {
-    "circle": math.pi,
-    "square": 2.0,
-    "triangle": 3.0 * math.sqrt(3.0) / 4.0,
-    "star": 5.0 * STAR_INNER_RATIO * math.sin(math.radians(36.0)),
-}
 # Largest per-channel deviation of a shape's fill from its nominal colour.
 COLOUR_JITTER = 10
 
@@ -72,103 +61,6 @@ _BACKGROUND_TINT = 12
 _BACKGROUND_MIN_DISTANCE = 110.0
 _MAX_LAYOUT_ATTEMPTS = 400
 _ATTEMPTS_PER_DRAW = 40
-
-
-@dataclass(frozen=True)
-class SceneObject:
-    """One filled shape. Coordinates are pixels; pixel (i, j) covers [i, i+1) x [j, j+1)."""
-
-    shape: str
-    colour: str
-    size: str
-    # Centre (x, y): the circle's centre, the polygon's centroid.
-    center: tuple[float, float]
-    # Circumradius in pixels: the circle's radius, the distance from centre to each (outer) vertex.
-    radius: float
-    # Degrees, clockwise on screen; 0 is an axis-aligned square, a triangle or star pointing up.
-    rotation: float = 0.0
-    # The fill actually drawn: the nominal colour plus jitter. Defaults to COLOURS[colour].
-    rgb: RGB | None = None
-
-    def __post_init__(self) -> None:
-        if self.shape not in SHAPES:
-            raise ValueError(f"unknown shape {self.shape!r}; expected one of {SHAPES}")
-        if self.colour not in COLOURS:
-            raise ValueError(f"unknown colour {self.colour!r}; expected one of {tuple(COLOURS)}")
-        if self.size not in SIZES:
-            raise ValueError(f"unknown size {self.size!r}; expected one of {SIZES}")
-        if self.rgb is None:
-            object.__setattr__(self, "rgb", COLOURS[self.colour])
-
-    def vertices(self) -> np.ndarray | None:
-        """The polygon's corners, [n, 2] as (x, y); None for a circle."""
-        if self.shape == "circle":
-            return None
-        if self.shape == "square":
-            angles, radii = np.arange(4) * 90.0 - 135.0, np.ones(4)
-        elif self.shape == "triangle":
-            angles, radii = np.arange(3) * 120.0 - 90.0, np.ones(3)
-        else:
-            angles = np.arange(10) * 36.0 - 90.0
-            radii = np.where(np.arange(10) % 2 == 0, 1.0, STAR_INNER_RATIO)
-        theta = np.radians(angles + self.rotation)
-        radii = radii * self.radius
-        x, y = self.center
-        return np.stack([x + radii * np.cos(theta), y + radii * np.sin(theta)], axis=1)
-
-    def bounds(self) -> tuple[float, float, float, float]:
-        """Tight bounding box (x0, y0, x1, y1)."""
-        points = self.vertices()
-        if points is None:
-            x, y = self.center
-            return (x - self.radius, y - self.radius, x + self.radius, y + self.radius)
-        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-        return (float(x0), float(y0), float(x1), float(y1))
-
-    @property
-    def area(self) -> float:
-        """Area in square pixels."""
-        return _UNIT_AREA[self.shape] * self.radius**2
-
-
-@dataclass(frozen=True)
-class Background:
-    """What lies behind the shapes; its seed fixes the noise, so every render is the same."""
-
-    kind: str  # "plain", "gradient" or "texture"
-    colour: RGB
-    # Gradient: the colour at the far end; plain and texture: equal to `colour`.
-    end_colour: RGB
-    # Gradient direction or stripe direction (the stripes run across it), degrees.
-    angle: float = 0.0
-    # Texture: standard deviation of grey-level noise, and amplitude and period (pixels) of stripes.
-    noise: float = 0.0
-    stripes: float = 0.0
-    period: float = 8.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in BACKGROUND_KINDS:
-            raise ValueError(
-                f"unknown background {self.kind!r}; expected one of {BACKGROUND_KINDS}"
-            )
-
-
-@dataclass(frozen=True, eq=False)
-class Scene:
-    """A rendered scene, its objects in caption order, its captions canonical first."""
-
-    image: np.ndarray  # [height, width, 3] uint8 RGB
-    objects: tuple[SceneObject, ...]
-    captions: tuple[str, ...]
-    # Where objects[0] lies relative to objects[1] ("left" or "above"); None unless two objects.
-    relation: str | None
-    background: Background
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height)."""
-        return (self.image.shape[1], self.image.shape[0])
 
 
 def random_background(rng: np.random.Generator, kind: str | None = None) -> Background:
@@ -281,7 +173,7 @@ def _draw_objects(rng: np.random.Generator, count: int, short: int) -> list[Scen
         jitter = rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1, size=3)
         rgb = tuple(int(v) for v in np.clip(np.add(COLOURS[colour], jitter), 0, 255))
         rotation = 0.0 if shape == "circle" else float(rng.uniform(0.0, 360.0))
-        radius = float(side / math.sqrt(_UNIT_AREA[shape]))
+        radius = float(side / math.sqrt(UNIT_AREA[shape]))
         objects.append(SceneObject(shape, colour, size, (0.0, 0.0), radius, rotation, rgb))
     return objects
 

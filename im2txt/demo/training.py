@@ -1,4 +1,4 @@
-"""Training the demo model on generated scenes (its scores on held-out ones: scene_eval).
+"""Training the demo model on generated scenes (its scores on held-out ones: evaluation.py).
 
 The demo model is the COCO model's decoder (image_embedding, seq_embedding, LSTM, logits, the
 same beam search) behind a small convolutional encoder ("small_cnn"), trained here on
@@ -12,7 +12,7 @@ scenes.random_scene in two stages, as the original's Inception v3 came trained o
    cross-entropy, gradients clipped by global norm, the encoder frozen.
 
 The maths is model.py's (small_cnn_features, lstm_cell) over trainable variables named as in
-model.weight_shapes, so the result is an ordinary bundle, written with its model card.
+weights.weight_shapes, so the result is an ordinary bundle, written with its model card.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from im2txt.config import ModelConfig, ModelInfo
 from im2txt.demo.adam import Adam, learning_rate_at
-from im2txt.demo.evaluation import EvalReport, evaluate, held_out_scenes
+from im2txt.demo.evaluation import evaluate, held_out_scenes
 from im2txt.demo.model_card import DEMO_DESCRIPTION, DEMO_NAME, model_card, training_command
 from im2txt.demo.network import (
     DEMO_CONFIG,
@@ -41,7 +41,6 @@ from im2txt.demo.network import (
     demo_words,
     initial_weights,
 )
-from im2txt.demo.training_config import TrainingConfig
 from im2txt.demo.training_data import (
     TRAIN_STREAM,
     Dataset,
@@ -49,6 +48,7 @@ from im2txt.demo.training_data import (
     encoder_batch,
     training_scenes,
 )
+from im2txt.demo.values import DemoReport, TrainingConfig
 from im2txt.storage import bundle
 from im2txt.vocabulary import Vocabulary
 from im2txt.weights import count_parameters
@@ -68,29 +68,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class DemoReport:
-    """What train_demo made and how well it does."""
-
-    out: Path
-    seed: int
-    training: TrainingConfig
-    config: ModelConfig
-    parameters: int
-    # Mean training loss over the last report_every steps.
-    final_loss: float
-    # Wall-clock seconds: rendering the scenes, training, evaluation.
-    seconds: float
-    train_seconds: float
-    evaluation: EvalReport | None
-    # Bytes of the files in `out` (weights, vocabulary, config, model card).
-    size_bytes: int = 0
-    files: tuple[str, ...] = field(default=())
-
-
-# --- scenes --------------------------------------------------------------------------------------
 
 
 # --- training ------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from im2txt.demo.network import (
 from im2txt.image_processing import preprocess
 from im2txt.vocabulary import END_WORD, START_WORD, Vocabulary
 
-# Training scenes come from SeedSequence((seed, 0)); scene_eval's held-out ones from another stream.
+# Training scenes come from SeedSequence((seed, 0)); evaluation.py's held-out ones from another
+# stream.
 TRAIN_STREAM = 0
 
 

@@ -26,8 +26,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from im2txt.captioner import ImageCaptions
 from im2txt.config import DecodeConfig
+from im2txt.results import ImageCaptions
 from im2txt.serve.service import CaptionService, NotReady
 from im2txt.serve.settings import ServeSettings
 from im2txt.work_queue import Cancelled, QueueFull

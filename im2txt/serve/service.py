@@ -13,9 +13,10 @@ import threading
 from contextlib import suppress
 from pathlib import Path
 
-from im2txt.captioner import CaptionBatch, Captioner, load_captioner
+from im2txt.captioner import Captioner, load_captioner
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
+from im2txt.results import CaptionBatch
 from im2txt.serve.settings import ServeSettings
 from im2txt.storage.install import install_record
 from im2txt.work_queue import QueueFull, QueueSettings, WorkQueue

@@ -10,11 +10,12 @@ captions = caption_video(captioner, "clip.mp4", shots=ShotConfig(min_shot=0.5))
 """
 
 from im2txt.video.captioned import make_captioned_video
-from im2txt.video.probe import VIDEO_SUFFIXES, VideoInfo, probe
+from im2txt.video.player import CaptionedVideo
+from im2txt.video.probe import VIDEO_SUFFIXES, probe
 from im2txt.video.render import default_output, render_video
 from im2txt.video.sampling import DEFAULT_EVERY, MAX_DURATION, caption_video, sample_frames
-from im2txt.video.segments import CaptionedVideo, Sample, Segment, VideoCaptions
 from im2txt.video.shots import ShotConfig, find_shots
+from im2txt.video.values import Sample, Segment, VideoCaptions, VideoInfo
 
 __all__ = [
     "DEFAULT_EVERY",

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from im2txt.config import DecodeConfig
 from im2txt.video.ffmpeg import check_output
-from im2txt.video.probe import VideoInfo, probe
+from im2txt.video.player import CaptionedVideo
+from im2txt.video.probe import probe
 from im2txt.video.render import default_output, render_video
 from im2txt.video.sampling import DEFAULT_EVERY, MAX_DURATION, Progress, caption_video
-from im2txt.video.segments import CaptionedVideo
 from im2txt.video.shots import ShotConfig
+from im2txt.video.values import VideoInfo
 
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner

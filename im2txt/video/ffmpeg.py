@@ -3,11 +3,6 @@ commands they run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from im2txt.video.probe import VideoInfo
-
 import subprocess
 import tempfile
 import threading
@@ -15,10 +10,13 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from im2txt.errors import VideoError
 from im2txt.video.colour import input_filters, tag_filter, yuv420p_filter
+
+if TYPE_CHECKING:
+    from im2txt.video.values import VideoInfo
 
 # AAC bit rate when the input's audio has to be re-encoded.
 AAC_BITRATE = "160k"
@@ -40,9 +38,6 @@ def ffmpeg_exe() -> str:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except RuntimeError as e:  # no binary for this platform, and none configured
         raise VideoError(f"ffmpeg is not available: {_one_line(str(e))}") from None
-
-
-# --- the header ----------------------------------------------------------------------------------
 
 
 # --- ffmpeg processes ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""A captioned clip as notebook HTML: a <video> of the rendered file with its WebVTT subtitles.
+"""A captioned clip: make_captioned_video's CaptionedVideo, and its notebook HTML: a <video> of
+the rendered file with its WebVTT subtitles.
 
 The clip and its cues are embedded as data: URIs, so the output still plays once the file is gone
 (a notebook may render into a temporary folder) and when the notebook is opened elsewhere. Only
@@ -11,14 +12,12 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from im2txt.display import caption_html
-from im2txt.video.subtitles import timestamp, to_vtt
-
-if TYPE_CHECKING:
-    from im2txt.video.segments import CaptionedVideo
+from im2txt.video.subtitles import timestamp, to_json, to_srt, to_vtt
+from im2txt.video.values import VideoCaptions
 
 # Largest clip embedded: 2 MB is 2.7 MB as base64, under Jupyter's ~3 MB.
 MAX_EMBED_BYTES = 2_000_000
@@ -31,6 +30,35 @@ _TYPES = {
     ".mkv": "video/x-matroska",
 }
 _NOTE = "color:#888;font-size:85%"
+
+
+@dataclass(frozen=True)
+class CaptionedVideo:
+    """make_captioned_video's result: the captions and the rendered clip."""
+
+    captions: VideoCaptions
+    output: Path
+
+    @property
+    def srt(self) -> str:
+        return to_srt(self.captions.segments)
+
+    @property
+    def vtt(self) -> str:
+        return to_vtt(self.captions.segments)
+
+    @property
+    def json(self) -> str:
+        return to_json(self.captions)
+
+    def __str__(self) -> str:
+        return video_text(self)
+
+    def _repr_html_(self) -> str:
+        return video_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
 
 
 def video_html(video: CaptionedVideo, max_bytes: int = MAX_EMBED_BYTES) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 from os import PathLike
 from pathlib import Path
@@ -13,6 +13,7 @@ from im2txt.errors import VideoError
 from im2txt.image_formats import not_read_reason
 from im2txt.image_loading import image_format, max_pixels
 from im2txt.video.ffmpeg import ffmpeg_exe, url
+from im2txt.video.values import VideoInfo
 
 # Nominal frame rates above this are not used for variable-rate clips (see video's docstring).
 MAX_VFR_RATE = 60
@@ -32,58 +33,6 @@ VIDEO_SUFFIXES = (
 
 # Image formats ffmpeg reads as one-frame "videos".
 _IMAGE_FORMATS = re.compile(r"^(image2|\w+_pipe)$")
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What ffmpeg's header says about a clip."""
-
-    path: str
-    # Seconds, to 10 ms: the container's duration (its longest stream).
-    duration: float
-    # Frames per second the clip is sampled and rendered at (exact for 30000/1001 and friends).
-    frame_rate: Fraction
-    # Size of the frames as shown: after rotation, in (possibly non-square) pixels.
-    width: int
-    height: int
-    # Degrees clockwise a player turns the stored frames (phones: 90 for portrait clips).
-    rotation: int
-    video_codec: str
-    # What ffmpeg prints for the pixel format, e.g. "yuv420p(tv, bt709, progressive)".
-    pixel_format: str
-    audio_codec: str | None
-    # The header's average frame rate differs from its nominal one (a variable-rate clip).
-    # Only MP4/MOV headers tell; other containers report the average for both.
-    variable_frame_rate: bool = False
-    # Width / height of one pixel; 1 for square pixels.
-    pixel_aspect: Fraction = Fraction(1)
-    # ffmpeg's name for the container, e.g. "mov,mp4,m4a,3gp,3g2,mj2".
-    container: str = ""
-    # What messages call the clip (an upload's own name); the path when not given.
-    name: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.name or self.path
-
-    @property
-    def fps(self) -> float:
-        return float(self.frame_rate)
-
-    @property
-    def has_audio(self) -> bool:
-        return self.audio_codec is not None
-
-    @property
-    def frame_count(self) -> int:
-        """Frames in the clip, estimated from the duration and frame rate."""
-        return max(1, round(self.duration * self.frame_rate))
-
-    @property
-    def output_size(self) -> tuple[int, int]:
-        """(width, height) of the rendered clip: square pixels, even sizes."""
-        width = int(self.width * self.pixel_aspect) if self.pixel_aspect != 1 else self.width
-        return (max(2, width - width % 2), max(2, self.height - self.height % 2))
 
 
 def probe(path: str | PathLike, name: str | None = None) -> VideoInfo:

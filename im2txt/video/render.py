@@ -17,7 +17,6 @@ import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,13 +30,9 @@ from im2txt.video.ffmpeg import (
     render_filters,
 )
 from im2txt.video.overlay import CaptionBand, caption_band
-from im2txt.video.probe import VideoInfo, probe
+from im2txt.video.probe import probe
 from im2txt.video.sampling import MAX_DURATION, Progress, check_duration
-from im2txt.video.segments import Segment, segment_at
-
-if TYPE_CHECKING:
-    pass
-
+from im2txt.video.values import Segment, VideoInfo, segment_at
 
 # x264's speed/size trade-off. Rendering a 30 s 720p test pattern on two busy cores at crf 23:
 # ultrafast 3.6 s and 24 MB, superfast 6.0 s and 15 MB, veryfast 7.0 s and 8.6 MB, medium (x264's

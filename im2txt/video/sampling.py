@@ -9,14 +9,21 @@ frames' own timestamps. Frames come upright: ffmpeg applies the rotation metadat
 Shots. With a ShotConfig, cuts are detected first and each shot is sampled from its cut, every
 `every` seconds (shots.py); segments then never span a cut.
 
-Segments (segments.py), rendering (render.py); the ffmpeg plumbing is in ffmpeg.py and probe.py.
+Segments. Consecutive samples with the same best caption (and of the same shot, when shots were
+detected) merge into one segment, from the first sample's time to the next segment's first sample
+(the last one to the end of the clip). A shot's first sample is at its cut, so every shot starts a
+segment there. A segment shows the captions of its most confident sample (where the shared best
+caption is most probable).
+
+The values are in values.py, rendering in render.py; the ffmpeg plumbing is in ffmpeg.py and
+probe.py.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,9 +35,9 @@ from PIL import Image
 from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
 from im2txt.video.ffmpeg import Process, check_decoded, decode_command
-from im2txt.video.probe import VideoInfo, probe
-from im2txt.video.segments import Sample, VideoCaptions, merge_samples
+from im2txt.video.probe import probe
 from im2txt.video.shots import ShotConfig, find_shots, sample_plan, shot_frames
+from im2txt.video.values import Sample, Segment, VideoCaptions, VideoInfo
 
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
@@ -156,7 +163,31 @@ def check_duration(info: VideoInfo, max_duration: float | None) -> None:
         )
 
 
-# --- rendering ---------------------------------------------------------------------------------
+def merge_samples(samples: Sequence[Sample], end: float) -> tuple[Segment, ...]:
+    """Runs of samples with the same best caption in the same shot, one segment each; the last
+    one ends at `end`."""
+    groups: list[list[int]] = []
+    for i, sample in enumerate(samples):
+        first = samples[groups[-1][0]] if groups else None
+        if first and (first.shot, first.best.words) == (sample.shot, sample.best.words):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    segments = []
+    for n, group in enumerate(groups):
+        chosen = samples[max(group, key=lambda i: samples[i].best.log_probability)]
+        stop = samples[groups[n + 1][0]].time if n + 1 < len(groups) else end
+        segments.append(
+            Segment(
+                start=samples[group[0]].time,
+                end=stop,
+                caption=chosen.best,
+                alternatives=chosen.captions[1:],
+                samples=tuple(group),
+                shot=chosen.shot,
+            )
+        )
+    return tuple(segments)
 
 
 # --- small helpers -------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ import numpy as np
 
 from im2txt.errors import VideoError
 from im2txt.video.ffmpeg import Process, check_decoded, decode_command, url
-from im2txt.video.probe import VideoInfo
+from im2txt.video.values import VideoInfo
 
 # Width of the frames the detectors see; PySceneDetect scales to about this width by default too.
 DETECT_WIDTH = 256

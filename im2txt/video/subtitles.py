@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from im2txt.captioner import Caption
-    from im2txt.video.sampling import Segment, VideoCaptions
+    from im2txt.results import Caption
+    from im2txt.video.values import Segment, VideoCaptions
 
 
 def to_srt(segments: Sequence[Segment]) -> str:

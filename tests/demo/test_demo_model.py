@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import math
+import re
+import shlex
 import shutil
 from collections import Counter
 
@@ -321,3 +325,59 @@ def test_caption_command_uses_the_demo_model_by_default(tmp_path, monkeypatch, c
         f"Captions for image {name}:" for name in images
     ]
     assert "  0) " in out
+
+
+# --- the shipped model's README ------------------------------------------------------------------
+
+
+def _code_blocks(markdown: str, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```$", markdown, re.DOTALL | re.MULTILINE)
+
+
+def test_the_shipped_readme_code_imports_what_exists():
+    """Every name the README's Python block imports exists (the block once imported a module
+    that no longer did); the next test runs the block."""
+    (code,) = _code_blocks((DEMO / "README.md").read_text(), "python")
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                importlib.import_module(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            module = importlib.import_module(node.module)
+            assert [a.name for a in node.names if not hasattr(module, a.name)] == []
+
+
+@pytest.mark.slow
+def test_the_shipped_readme_code_runs_as_written_and_gives_its_scores(monkeypatch, capsys):
+    """The README's Python block, run from the checkout's root as a reader would, prints the
+    scores its table states (the issue: it once imported a module that no longer existed)."""
+    readme = (DEMO / "README.md").read_text()
+    (code,) = _code_blocks(readme, "python")
+    monkeypatch.chdir(REPO)
+    exec(compile(code, str(DEMO / "README.md"), "exec"), {"__name__": "__main__"})
+    printed = capsys.readouterr().out
+    table = re.findall(r"\((\d+) / (\d+)\) \|$", readme, re.MULTILINE)
+    accuracies = re.findall(r"Accuracy\(correct=(\d+), total=(\d+)\)", printed)
+    assert accuracies == table and len(table) == 4  # one, two, three objects; relation
+    (bleu,) = re.findall(r"BLEU-4 .* \| (\d\.\d{3}) \|$", readme, re.MULTILINE)
+    (score,) = re.findall(r"Bleu\(score=([\d.]+)", printed)
+    assert f"{float(score):.3f}" == bleu
+
+
+def test_the_shipped_readme_commands_are_the_command_lines():
+    """Its training command is one the command line takes; its pytest command names a test file
+    and tests that exist."""
+    from im2txt.cli import build_parser, train_demo
+
+    readme = (DEMO / "README.md").read_text()
+    (command,) = _code_blocks(readme, "bash")
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "im2txt"]
+    arguments = build_parser().parse_args(words[3:])
+    assert (arguments.run, arguments.seed) == (train_demo.run, 0)
+    assert REPO / arguments.out == DEMO  # the command writes the shipped model's folder
+    (pytest_command,) = re.findall(r"`(pytest [^`]+)`", readme)
+    test_file, selected = re.fullmatch(r"pytest (\S+) -s -k (\w+)", pytest_command).groups()
+    assert (REPO / test_file).is_file(), test_file
+    source = (REPO / test_file).read_text()
+    assert re.search(rf"^def test_\w*{selected}\w*\(", source, re.MULTILINE)

@@ -16,7 +16,7 @@ from fixtures.html_tree import parse
 from im2txt import Caption
 from im2txt.video import CaptionedVideo, Sample, VideoCaptions, VideoInfo
 from im2txt.video.player import MAX_EMBED_BYTES, video_html
-from im2txt.video.segments import merge_samples
+from im2txt.video.sampling import merge_samples
 
 
 def _caption(*words: str) -> Caption:

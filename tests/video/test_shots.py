@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from fixtures.clips import COLOURS, encode, frame_code, shot_frames
-from im2txt.captioner import Caption
 from im2txt.errors import VideoError
+from im2txt.results import Caption
 from im2txt.video import ShotConfig, caption_video, find_shots, probe
-from im2txt.video.segments import CaptionedVideo
+from im2txt.video.player import CaptionedVideo
 from im2txt.video.shots import merge_short_shots, sample_plan
 from im2txt.video.shots import shot_frames as decode_samples
 

@@ -7,10 +7,9 @@ from fractions import Fraction
 
 import pytest
 
-from im2txt.captioner import Caption
-from im2txt.video.probe import VideoInfo
-from im2txt.video.segments import Sample, Segment, VideoCaptions
+from im2txt.results import Caption
 from im2txt.video.subtitles import timestamp, to_json, to_srt, to_vtt
+from im2txt.video.values import Sample, Segment, VideoCaptions, VideoInfo
 
 
 def caption(text: str, logprob: float = -1.0) -> Caption:

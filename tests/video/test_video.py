@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from im2txt.captioner import Caption
 from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
+from im2txt.results import Caption
 from im2txt.video import caption_video, default_output, make_captioned_video, render_video
 from im2txt.video.ffmpeg import ffmpeg_exe
 from im2txt.video.overlay import caption_band
-from im2txt.video.probe import VideoInfo, parse_header, probe
-from im2txt.video.sampling import sample_frames
-from im2txt.video.segments import Sample, merge_samples, segment_at
+from im2txt.video.probe import parse_header, probe
+from im2txt.video.sampling import merge_samples, sample_frames
 from im2txt.video.subtitles import to_srt, to_vtt
+from im2txt.video.values import Sample, VideoInfo, segment_at
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_MODEL = REPO / "im2txt" / "demo" / "model"

@@ -1,10 +1,7 @@
-"""A clip's captions: samples, and the segments they merge into.
+"""The video package's values: a clip's VideoInfo, and its captions (Samples merged into Segments).
 
-Segments. Consecutive samples with the same best caption (and of the same shot, when shots were
-detected) merge into one segment, from the first sample's time to the next segment's first sample
-(the last one to the end of the clip). A shot's first sample is at its cut, so every shot starts a
-segment there. A segment shows the captions of its most confident sample (where the shared best
-caption is most probable).
+Value types only, below every other module of the package: probing makes a VideoInfo, sampling
+makes Samples and merges them into Segments (sampling.py), rendering and subtitles read them.
 """
 
 from __future__ import annotations
@@ -12,19 +9,65 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from im2txt.captioner import Caption
+    from im2txt.results import Caption
 
-from im2txt.video import player
-from im2txt.video.subtitles import to_json, to_srt, to_vtt
 
-if TYPE_CHECKING:
-    from im2txt.video.probe import VideoInfo
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ffmpeg's header says about a clip."""
+
+    path: str
+    # Seconds, to 10 ms: the container's duration (its longest stream).
+    duration: float
+    # Frames per second the clip is sampled and rendered at (exact for 30000/1001 and friends).
+    frame_rate: Fraction
+    # Size of the frames as shown: after rotation, in (possibly non-square) pixels.
+    width: int
+    height: int
+    # Degrees clockwise a player turns the stored frames (phones: 90 for portrait clips).
+    rotation: int
+    video_codec: str
+    # What ffmpeg prints for the pixel format, e.g. "yuv420p(tv, bt709, progressive)".
+    pixel_format: str
+    audio_codec: str | None
+    # The header's average frame rate differs from its nominal one (a variable-rate clip).
+    # Only MP4/MOV headers tell; other containers report the average for both.
+    variable_frame_rate: bool = False
+    # Width / height of one pixel; 1 for square pixels.
+    pixel_aspect: Fraction = Fraction(1)
+    # ffmpeg's name for the container, e.g. "mov,mp4,m4a,3gp,3g2,mj2".
+    container: str = ""
+    # What messages call the clip (an upload's own name); the path when not given.
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path
+
+    @property
+    def fps(self) -> float:
+        return float(self.frame_rate)
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    @property
+    def frame_count(self) -> int:
+        """Frames in the clip, estimated from the duration and frame rate."""
+        return max(1, round(self.duration * self.frame_rate))
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(width, height) of the rendered clip: square pixels, even sizes."""
+        width = int(self.width * self.pixel_aspect) if self.pixel_aspect != 1 else self.width
+        return (max(2, width - width % 2), max(2, self.height - self.height % 2))
 
 
 @dataclass(frozen=True)
@@ -82,62 +125,6 @@ class VideoCaptions:
     def segment_at(self, time: float) -> Segment | None:
         """The segment shown at `time` seconds, or None outside the clip."""
         return segment_at(self.segments, time)
-
-
-@dataclass(frozen=True)
-class CaptionedVideo:
-    """make_captioned_video's result: the captions and the rendered clip."""
-
-    captions: VideoCaptions
-    output: Path
-
-    @property
-    def srt(self) -> str:
-        return to_srt(self.captions.segments)
-
-    @property
-    def vtt(self) -> str:
-        return to_vtt(self.captions.segments)
-
-    @property
-    def json(self) -> str:
-        return to_json(self.captions)
-
-    def __str__(self) -> str:
-        return player.video_text(self)
-
-    def _repr_html_(self) -> str:
-        return player.video_html(self)
-
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
-        printer.text(str(self))
-
-
-def merge_samples(samples: Sequence[Sample], end: float) -> tuple[Segment, ...]:
-    """Runs of samples with the same best caption in the same shot, one segment each; the last
-    one ends at `end`."""
-    groups: list[list[int]] = []
-    for i, sample in enumerate(samples):
-        first = samples[groups[-1][0]] if groups else None
-        if first and (first.shot, first.best.words) == (sample.shot, sample.best.words):
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    segments = []
-    for n, group in enumerate(groups):
-        chosen = samples[max(group, key=lambda i: samples[i].best.log_probability)]
-        stop = samples[groups[n + 1][0]].time if n + 1 < len(groups) else end
-        segments.append(
-            Segment(
-                start=samples[group[0]].time,
-                end=stop,
-                caption=chosen.best,
-                alternatives=chosen.captions[1:],
-                samples=tuple(group),
-                shot=chosen.shot,
-            )
-        )
-    return tuple(segments)
 
 
 def segment_at(segments: Sequence[Segment], time: float) -> Segment | None:
