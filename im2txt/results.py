@@ -86,8 +86,9 @@ class CaptionBatch(list[ImageCaptions]):
     def __getitem__(self, index: slice) -> CaptionBatch: ...
     def __getitem__(self, index: SupportsIndex | slice) -> ImageCaptions | CaptionBatch:
         # A slice stays a batch, so that results[:4] in a notebook is a grid too.
-        found = super().__getitem__(index)
-        return CaptionBatch(found) if isinstance(index, slice) else found
+        if isinstance(index, slice):
+            return CaptionBatch(super().__getitem__(index))
+        return super().__getitem__(index)
 
     def __str__(self) -> str:
         return display.batch_text(self)

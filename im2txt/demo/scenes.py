@@ -171,7 +171,8 @@ def _draw_objects(rng: np.random.Generator, count: int, short: int) -> list[Scen
         size = str(rng.choice(SIZES))
         side = rng.uniform(*SIZE_RANGES[size]) * short
         jitter = rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1, size=3)
-        rgb = tuple(int(v) for v in np.clip(np.add(COLOURS[colour], jitter), 0, 255))
+        red, green, blue = (int(v) for v in np.clip(np.add(COLOURS[colour], jitter), 0, 255))
+        rgb = (red, green, blue)
         rotation = 0.0 if shape == "circle" else float(rng.uniform(0.0, 360.0))
         radius = float(side / math.sqrt(UNIT_AREA[shape]))
         objects.append(SceneObject(shape, colour, size, (0.0, 0.0), radius, rotation, rgb))

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import SupportsFloat
 
 import numpy as np
 
@@ -263,7 +264,7 @@ def _rate(step: int, steps: int, peak: float, training: TrainingConfig):
 def _run_stage(
     stage: str,
     steps: int,
-    run_step: Callable[[int], object],
+    run_step: Callable[[int], SupportsFloat],  # the step's loss (a scalar tensor)
     training: TrainingConfig,
     progress: ProgressCallback | None,
 ) -> float:
