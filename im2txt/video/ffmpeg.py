@@ -3,6 +3,7 @@ commands they run."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import tempfile
 import threading
@@ -86,8 +87,11 @@ class Process:
     def read_into(self, buffer: bytearray) -> bool:
         """Fill buffer with the next frame; False at the end of the stream."""
         view, got = memoryview(buffer), 0
+        stdout = self.process.stdout  # buffered: Popen's default bufsize
+        if not isinstance(stdout, io.BufferedReader):
+            raise VideoError(f"{self.name}: this ffmpeg process was started for writing")
         while got < len(buffer):
-            n = self.process.stdout.readinto(view[got:])
+            n = stdout.readinto(view[got:])
             if not n:
                 return False
             got += n
@@ -95,8 +99,11 @@ class Process:
         return True
 
     def write(self, data: memoryview) -> None:
+        stdin = self.process.stdin
+        if stdin is None:
+            raise VideoError(f"{self.name}: this ffmpeg process was started for reading")
         try:
-            self.process.stdin.write(data)
+            stdin.write(data)
         except BrokenPipeError:
             self._wait()
             message = first_error(self._read_log()) or "no message"

@@ -162,7 +162,7 @@ def _parse_header(text: str, name: str) -> VideoInfo:
     rates = {m.group(3): _rate(m) for m in map(_RATE.match, fields) if m}
     if not rates:
         raise VideoError(f"{name}: cannot tell the frame rate of the video stream")
-    average = rates.get("fps", rates.get("tbr"))
+    average = rates["fps"] if "fps" in rates else rates["tbr"]  # _RATE finds only these two
     nominal = rates.get("tbr", average)
     variable = abs(average - nominal) > Fraction(1, 200) * nominal
     rate = nominal if variable and nominal <= MAX_VFR_RATE else average

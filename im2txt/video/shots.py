@@ -198,7 +198,7 @@ def _detect(
     # min_scene_len 0: short shots are merge_short_shots' business, in seconds.
     cuts = AdaptiveDetector(adaptive_threshold=threshold, min_scene_len=0)
     fades = ThresholdDetector(threshold=FADE_LEVEL, min_scene_len=0, fade_bias=1.0)
-    found: dict[object, set[int]] = {cuts: set(), fades: set()}
+    found: dict[AdaptiveDetector | ThresholdDetector, set[int]] = {cuts: set(), fades: set()}
     levels = []  # each frame's mean level, as ThresholdDetector measures it
     expected = info.frame_count
     buffer = bytearray(width * height * 3)  # the detectors keep what they compute, not frames
