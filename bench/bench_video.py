@@ -171,10 +171,10 @@ class TimedCaptioner:
         self.seconds = 0.0
         self.calls = 0
 
-    def caption_many(self, images, *args, **options):
+    def caption_many(self, images, **options):
         started = time.perf_counter()
         try:
-            return self.captioner.caption_many(images, *args, **options)
+            return self.captioner.caption_many(images, **options)
         finally:
             self.seconds += time.perf_counter() - started
             self.calls += 1

@@ -150,14 +150,16 @@ class Captioner:
     def caption(
         self,
         image: ImageInput,
+        *,
         decode: DecodeConfig | None = None,
     ) -> list[Caption]:
         """Captions of one image, best first. Raises ImageError for an unusable image."""
-        return self.caption_many([image], decode)[0]
+        return self.caption_many([image], decode=decode)[0]
 
     def caption_many(
         self,
         images: Sequence[ImageInput],
+        *,
         decode: DecodeConfig | None = None,
         progress: Progress | None = None,
     ) -> list[list[Caption]]:
@@ -168,6 +170,7 @@ class Captioner:
     def caption_each(
         self,
         images: Sequence[ImageInput],
+        *,
         names: Sequence[str] | None = None,
         decode: DecodeConfig | None = None,
         progress: Progress | None = None,

@@ -69,7 +69,7 @@ def test_folder_is_walked_sorted_and_bad_files_reported(capsys, tiny, images):
 def test_text_output_matches_the_library(capsys, tiny, images):
     status, out, _ = run(capsys, "caption", "--model", tiny, "--beam-size", "2", images / "a.jpg")
     assert status == 0
-    expected = load_captioner(tiny).caption(images / "a.jpg", DecodeConfig(beam_size=2))
+    expected = load_captioner(tiny).caption(images / "a.jpg", decode=DecodeConfig(beam_size=2))
     lines = out.splitlines()
     assert lines[0] == "Captions for image a.jpg:"
     assert lines[1:] == [f"  {i}) {c.text} (p={c.probability:f})" for i, c in enumerate(expected)]

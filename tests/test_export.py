@@ -112,7 +112,7 @@ def test_a_small_model_exported_by_the_command_line(tmp_path, capsys):
     served, served_short = serve_in_fresh_python([exported, short], images, tmp_path / "empty")
 
     captioner = load_captioner(bundle)
-    expected = captioner.caption_many([str(p) for p in images], DecodeConfig(beam_size=4))
+    expected = captioner.caption_many([str(p) for p in images], decode=DecodeConfig(beam_size=4))
     assert_serves_like_the_captioner(served, expected, beam_size=4)
     # Some images have fewer than 4 captions (complete ones only, never mixed with partial ones):
     # their empty slots are "" and -inf.

@@ -124,7 +124,7 @@ def caption_video(
     pending: list[Frame] = []
 
     def caption_pending(last: bool) -> None:
-        found = captioner.caption_many([frame.pixels for frame in pending], decode)
+        found = captioner.caption_many([frame.pixels for frame in pending], decode=decode)
         samples.extend(
             Sample(f.time, tuple(c), _thumbnail(f.pixels, thumbnail_width), f.shot)
             for f, c in zip(pending, found, strict=True)

@@ -60,7 +60,7 @@ class ColourCaptioner:
     def __init__(self) -> None:
         self.seen: list[int] = []
 
-    def caption_many(self, images, decode=None, progress=None):
+    def caption_many(self, images, *, decode=None, progress=None):
         results = []
         for image in images:
             self.seen.append(frame_code(image))
@@ -250,7 +250,7 @@ def test_a_rotated_clip_is_cut_and_sampled_upright(clips, tmp_path):
     shapes = []
 
     class Shapes(ColourCaptioner):
-        def caption_many(self, images, decode=None, progress=None):
+        def caption_many(self, images, *, decode=None, progress=None):
             shapes.extend(image.shape for image in images)
             return super().caption_many([np.rot90(image, -1) for image in images])
 

@@ -159,7 +159,7 @@ class FakeCaptioner:
     def __init__(self) -> None:
         self.batches: list[list[np.ndarray]] = []
 
-    def caption_many(self, images, decode=None, progress=None):
+    def caption_many(self, images, *, decode=None, progress=None):
         self.batches.append(list(images))
         results = []
         for image in images:
@@ -390,7 +390,7 @@ def test_real_captioner_captions_the_sampled_frames(clips):
     result = caption_video(captioner, clips["pal_silent"], decode=DecodeConfig(2, 6))
     frames = [f.pixels for f in sample_frames(clips["pal_silent"])]
     assert [s.captions for s in result.samples] == [
-        tuple(c) for c in captioner.caption_many(frames, DecodeConfig(2, 6))
+        tuple(c) for c in captioner.caption_many(frames, decode=DecodeConfig(2, 6))
     ]
     assert all(len(s.captions) == 2 for s in result.samples)
     assert sum(len(s.samples) for s in result.segments) == len(result.samples) == 4

@@ -158,7 +158,7 @@ def test_settings_change_the_search(model_dir):
     app.slider(key="beam_size").set_value(5)
     app.run()
     assert app.slider(key="shown").value == 5
-    expected = load_captioner(model_dir / "demo").caption(png(4), DecodeConfig(beam_size=5))
+    expected = load_captioner(model_dir / "demo").caption(png(4), decode=DecodeConfig(beam_size=5))
     assert list(app.table[0].value["Caption"]) == [c.text for c in expected]
     app.slider(key="shown").set_value(2)
     app.run()
