@@ -6,7 +6,7 @@ from im2txt.video import DEFAULT_EVERY, MAX_DURATION, ShotConfig
 from ui import clips, controls, fetch, models
 
 st.title("Caption a video")
-settings = controls.decode_controls(max_length=False)
+settings = controls.decode_controls(max_length=False, length_normalization=False)
 captioner = models.get_captioner()
 if captioner is None:
     st.stop()

@@ -62,7 +62,7 @@ def add(commands) -> None:
         f"(default {DEFAULT_MIN_SHOT:g})",
     )  # fmt: skip
     add_model_arguments(parser)
-    add_decode_arguments(parser, max_length=False)
+    add_decode_arguments(parser, max_length=False, length_normalization=False)
     parser.add_argument("--srt", metavar="FILE", help="also write the segments as SubRip subtitles")
     parser.add_argument("--vtt", metavar="FILE", help="also write the segments as WebVTT subtitles")
     parser.add_argument(

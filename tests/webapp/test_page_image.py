@@ -165,6 +165,20 @@ def test_settings_change_the_search(model_dir):
     assert len(app.table[0].value) == 2
 
 
+def test_the_sliders_start_at_decode_configs_bounds(model_dir):
+    from im2txt.config import MIN_BEAM_SIZE, MIN_CAPTION_LENGTH, MIN_LENGTH_NORMALIZATION
+
+    app = open_page(model_dir)
+    lowest = {
+        key: app.slider(key=key).min for key in ("beam_size", "max_length", "length_normalization")
+    }
+    assert lowest == {
+        "beam_size": MIN_BEAM_SIZE,
+        "max_length": MIN_CAPTION_LENGTH,
+        "length_normalization": MIN_LENGTH_NORMALIZATION,
+    }
+
+
 def test_results_export(model_dir):
     from ui import images
 
