@@ -20,6 +20,7 @@ from im2txt.video import (
     DEFAULT_EVERY,
     MAX_DURATION,
     ShotConfig,
+    VideoConfig,
     default_output,
     make_captioned_video,
     probe,
@@ -86,16 +87,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"Video: {info.path}, {info.duration:.1f} s, {info.width}x{info.height}, "
           f"{info.fps:.3f} fps, {audio}", file=sys.stderr)  # fmt: skip
     captioner = load_model_for(args)
-    result = make_captioned_video(
-        captioner,
-        info,
-        output,
+    config = VideoConfig(
         every=args.every,
         decode=decode_config(args),
-        max_duration=args.max_duration or None,
-        progress=stage_progress(),
         shots=ShotConfig(args.scene_threshold, args.min_shot) if args.scenes else None,
+        max_duration=args.max_duration or None,
     )
+    result = make_captioned_video(captioner, info, output, config=config, progress=stage_progress())
     cuts = result.captions.cuts
     if cuts is not None:
         times = ", ".join(clock(cut) for cut in cuts) or "none"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from im2txt.errors import VideoError
+from im2txt.video.config import MAX_DURATION
 from im2txt.video.ffmpeg import (
     CONTAINERS,
     Process,
@@ -32,7 +33,7 @@ from im2txt.video.ffmpeg import (
 )
 from im2txt.video.overlay import CaptionBand, caption_band
 from im2txt.video.probe import VideoInfo, probe
-from im2txt.video.sampling import MAX_DURATION, Progress, check_duration
+from im2txt.video.sampling import Progress, check_duration
 from im2txt.video.segments import Segment, segment_at
 
 if TYPE_CHECKING:
