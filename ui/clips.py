@@ -19,6 +19,7 @@ from im2txt.memory import give_back_freed_memory
 from im2txt.video import Segment, VideoConfig, VideoInfo, make_captioned_video, probe
 from im2txt.video.captioned import peak_bytes
 from im2txt.video.sampling import check_duration
+from im2txt.video.subtitles import clock
 from im2txt.work_queue import VideoWork
 from ui import work
 from ui.clip_store import ClipStore, clip_store
@@ -281,7 +282,7 @@ def timeline_html(clip: ClipResult) -> str:
         shot = f'<td class="shot">{segment.shot + 1}</td>' if shots else ""
         rows.append(
             f'<tr><td class="frame">{frame}</td>{shot}'
-            f'<td class="time">{_clock(segment.start)} – {_clock(segment.end)}</td>'
+            f'<td class="time">{clock(segment.start)} – {clock(segment.end)}</td>'
             f'<td class="caption">{html.escape(segment.text)}</td>'
             f'<td class="probability">{100 * segment.probability:.4f}%</td></tr>'
         )
@@ -297,8 +298,3 @@ def _shot_count(segments: tuple[Segment, ...]) -> int:
     """Shots the segments span; 0 when shots were not detected."""
     shots = {segment.shot for segment in segments}
     return 0 if None in shots or not shots else max(shots) + 1
-
-
-def _clock(seconds: float) -> str:
-    minutes, seconds = divmod(seconds, 60)
-    return f"{int(minutes)}:{seconds:04.1f}"

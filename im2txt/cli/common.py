@@ -139,15 +139,6 @@ def stage_progress():
     return report
 
 
-def clock(seconds: float) -> str:
-    """mm:ss.s, or h:mm:ss.s from an hour on."""
-    tenths = round(seconds * 10)
-    minutes, tenths = divmod(tenths, 600)
-    hours, minutes = divmod(minutes, 60)
-    clock = f"{minutes:02d}:{tenths // 10:02d}.{tenths % 10}"
-    return f"{hours}:{clock}" if hours else clock
-
-
 def stderr_progress(label: str):
     """A progress bar on stderr, redrawn when it moves; one line at the end when not a terminal."""
     shown = {"filled": -1}

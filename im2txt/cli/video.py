@@ -9,7 +9,6 @@ from pathlib import Path
 from im2txt.cli.common import (
     add_decode_arguments,
     add_model_arguments,
-    clock,
     decode_config,
     load_model_for,
     non_negative_float,
@@ -27,6 +26,7 @@ from im2txt.video import (
 )
 from im2txt.video.ffmpeg import check_output
 from im2txt.video.shots import DEFAULT_MIN_SHOT, DEFAULT_THRESHOLD
+from im2txt.video.subtitles import clock
 
 
 def add(commands) -> None:
