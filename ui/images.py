@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -10,12 +9,13 @@ import time
 from dataclasses import dataclass
 
 import streamlit as st
-from PIL import Image
 
 from im2txt.captioner import Caption, ImageCaptions
 from im2txt.config import DecodeConfig
+from im2txt.display import jpeg_bytes
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import preview
+from im2txt.results_csv import write_csv
 from ui import work
 
 
@@ -77,7 +77,7 @@ def _files_key(files: tuple[tuple[str, bytes], ...], decode: DecodeConfig) -> st
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _preview_jpeg(name: str, data: bytes) -> bytes:
-    return _jpeg(preview(data, name))
+    return jpeg_bytes(preview(data, name))
 
 
 def summary(run: CaptionRun, beam_size: int) -> str:
@@ -108,12 +108,6 @@ def render_results(run: CaptionRun, shown: int, *, charts: bool = False) -> None
             left.image(picture, caption=result.name, width="stretch")
             with right:
                 render_captions(result, shown, chart=charts)
-
-
-def _jpeg(pixels) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
 
 
 def word_colour(probability: float) -> str:
@@ -163,14 +157,10 @@ def results_json(results: tuple[ImageCaptions, ...]) -> str:
 
 
 def results_csv(results: tuple[ImageCaptions, ...]) -> str:
+    """`batch`'s CSV layout (see im2txt.results_csv): one line per image."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["image", "rank", "caption", "probability", "log_probability", "error"])
-    for result in results:
-        if result.error:
-            writer.writerow([result.name, "", "", "", "", result.error])
-        for rank, c in enumerate(result.captions, start=1):
-            writer.writerow([result.name, rank, c.text, c.probability, c.log_probability, ""])
+    beam_size = max((len(result.captions) for result in results), default=0)
+    write_csv(buffer, [result.to_dict() for result in results], beam_size)
     return buffer.getvalue()
 
 

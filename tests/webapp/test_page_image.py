@@ -180,6 +180,7 @@ def test_the_sliders_start_at_decode_configs_bounds(model_dir):
 
 
 def test_results_export(model_dir):
+    from im2txt import results_csv as formats
     from ui import images
 
     captioner = load_captioner(model_dir / "demo")
@@ -187,9 +188,14 @@ def test_results_export(model_dir):
     data = json.loads(images.results_json(results))
     assert data[0]["image"] == "a.png" and len(data[0]["captions"]) == 3
     assert data[1] == {"image": "b.jpg", "error": "b.jpg: not an image (unrecognised file format)"}
-    rows = list(csv.DictReader(io.StringIO(images.results_csv(results))))
-    assert [r["rank"] for r in rows] == ["1", "2", "3", ""]
-    assert float(rows[0]["probability"]) == pytest.approx(results[0].captions[0].probability)
+    # batch's layout: one line per image, its captions side by side, or its error.
+    text = images.results_csv(results)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["image"] for r in rows] == ["a.png", "b.jpg"]
+    assert [bool(r["caption_3"]) for r in rows] == [True, False]
+    assert rows[1]["error"] == data[1]["error"] and rows[0]["error"] == ""
+    assert float(rows[0]["probability_1"]) == results[0].captions[0].probability
+    assert list(formats.read_csv(io.StringIO(text))) == data  # read back exactly, as batch does
 
 
 def test_picking_samples(model_dir):
