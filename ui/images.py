@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import time
@@ -12,7 +13,7 @@ import streamlit as st
 
 from im2txt.captioner import Caption, ImageCaptions
 from im2txt.config import DecodeConfig
-from im2txt.display import jpeg_bytes
+from im2txt.display import jpeg_bytes, word_colour
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import preview
 from im2txt.results_csv import write_csv
@@ -110,21 +111,18 @@ def render_results(run: CaptionRun, shown: int, *, charts: bool = False) -> None
                 render_captions(result, shown, chart=charts)
 
 
-def word_colour(probability: float) -> str:
-    if probability >= 0.5:
-        return "green"
-    if probability >= 0.15:
-        return "orange"
-    return "red"
-
-
 def render_words(caption: Caption) -> None:
-    """The caption word by word, coloured by each word's probability."""
+    """The caption word by word, each tinted by its probability as a notebook tints it
+    (display.word_colour: red through yellow to green, under black text in either theme)."""
     words = [
-        f":{word_colour(p)}-background[{_escape(word)}&nbsp;{p:.0%}]"
+        f'<span style="background:{word_colour(p)};{_WORD}">'
+        f"{_escape(html.escape(word))}&nbsp;{p:.0%}</span>"
         for word, p in zip(caption.words, caption.word_probabilities, strict=True)
     ]
-    st.markdown(" ".join(words) or "*(empty caption)*")
+    st.markdown(" ".join(words) or "*(empty caption)*", unsafe_allow_html=True)
+
+
+_WORD = "color:#000;border-radius:0.25rem;padding:0 0.25rem"
 
 
 def render_captions(result: ImageCaptions, shown: int, *, chart: bool = False) -> None:

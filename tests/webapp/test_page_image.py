@@ -179,6 +179,21 @@ def test_the_sliders_start_at_decode_configs_bounds(model_dir):
     }
 
 
+def test_words_are_tinted_as_a_notebook_tints_them(model_dir):
+    # One colouring rule: the page's words carry the background the notebook's HTML gives them.
+    from im2txt.display import caption_html
+
+    app = open_page(model_dir)
+    app.get("file_uploader")[0].set_value(("x.png", png(4), "image/png"))
+    app.run()
+    (best, *_) = load_captioner(model_dir / "demo").caption(png(4))
+    tinted = [m.value for m in app.markdown if "background:" in m.value]
+    assert len(tinted) == 1
+    page = re.findall(r"background:(hsl\([^)]*\))", tinted[0])
+    notebook = re.findall(r"background:(hsl\([^)]*\))", caption_html(best))
+    assert page == notebook and len(page) == len(best.words)
+
+
 def test_results_export(model_dir):
     from im2txt import results_csv as formats
     from ui import images
