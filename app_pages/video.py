@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from im2txt.video import DEFAULT_EVERY, MAX_DURATION, ShotConfig
+from im2txt.video import DEFAULT_EVERY, MAX_DURATION, ShotConfig, VideoConfig
 from ui import clips, controls, fetch, models
 
 st.title("Caption a video")
-settings = controls.decode_controls(max_length=False)
+settings = controls.decode_controls(max_length=False, length_normalization=False)
 captioner = models.get_captioner()
 if captioner is None:
     st.stop()
@@ -38,9 +38,10 @@ else:
     name, data = None, None
 
 model = captioner.info.source
-key = clips.clip_key(data, every, settings.decode, model, shots) if data is not None else None
+config = VideoConfig(every=every, decode=settings.decode, shots=shots)
+key = clips.clip_key(data, config, model) if data is not None else None
 if name is not None and st.button("Caption video", type="primary"):
-    clips.start_clip(name, data, every, settings.decode, model, shots)
+    clips.start_clip(name, data, config, model)
 # The session's job runs on the server: a rerun or another page and back shows it again.
 clip = clips.follow_clip(key, model)
 if clip is not None:

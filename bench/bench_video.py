@@ -82,7 +82,7 @@ def main() -> int:
         for _ in range(args.repeat):
             timed = TimedCaptioner(captioner)
             started = time.perf_counter()
-            captions = video.caption_video(timed, clip, every=args.every)
+            captions = video.caption_video(timed, clip, config=video.VideoConfig(every=args.every))
             captioning = time.perf_counter() - started
             started = time.perf_counter()
             video.render_video(captions.info, captions.segments, output, preset=args.preset)
@@ -144,7 +144,9 @@ def compare_shots(captioner, info, args, captioning, rendering, samples) -> None
         shots = video.find_shots(info)
         detect_runs.append(time.perf_counter() - started)
         started = time.perf_counter()
-        captions = video.caption_video(captioner, info, every=args.every, shots=video.ShotConfig())
+        captions = video.caption_video(
+            captioner, info, config=video.VideoConfig(every=args.every, shots=video.ShotConfig())
+        )
         shot_runs.append(time.perf_counter() - started)
     detecting, shot_captioning = statistics.median(detect_runs), statistics.median(shot_runs)
     seconds, frames = info.duration, len(shots.times)
@@ -171,10 +173,10 @@ class TimedCaptioner:
         self.seconds = 0.0
         self.calls = 0
 
-    def caption_many(self, images, *args, **options):
+    def caption_many(self, images, **options):
         started = time.perf_counter()
         try:
-            return self.captioner.caption_many(images, *args, **options)
+            return self.captioner.caption_many(images, **options)
         finally:
             self.seconds += time.perf_counter() - started
             self.calls += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
-    from im2txt.decoder import Decoder
+    from im2txt.decoder import Decoder, Route
     from im2txt.model import ShowAndTellModel
 
 Progress = Callable[[int, int], None]
@@ -45,7 +45,6 @@ class Captioner:
         self.info = info
         # The beam search: one graph per call, the exact search for ties (see decoder.py).
         self.decoder: Decoder = Decoder(model, vocab.start_id, vocab.end_id)
-        self._searched = False  # whether a call has searched yet (see _caption)
         # Images preprocessed and searched together (bounds memory for long lists).
         self.batch_size = batch_size
         # Images per encoder call when more than one is waiting: on 2 cores the COCO-size encoder
@@ -62,14 +61,16 @@ class Captioner:
     def caption(
         self,
         image: ImageInput,
+        *,
         decode: DecodeConfig | None = None,
     ) -> list[Caption]:
         """Captions of one image, best first. Raises ImageError for an unusable image."""
-        return self.caption_many([image], decode)[0]
+        return self.caption_many([image], decode=decode)[0]
 
     def caption_many(
         self,
         images: Sequence[ImageInput],
+        *,
         decode: DecodeConfig | None = None,
         progress: Progress | None = None,
     ) -> list[list[Caption]]:
@@ -80,6 +81,7 @@ class Captioner:
     def caption_each(
         self,
         images: Sequence[ImageInput],
+        *,
         names: Sequence[str] | None = None,
         decode: DecodeConfig | None = None,
         progress: Progress | None = None,
@@ -110,52 +112,71 @@ class Captioner:
         """Chunks of batch_size images: decoded in two threads while the encoder takes each one
         as it is ready; then one search for the chunk."""
         names = list(names) if names is not None else [describe(image) for image in images]
+        route = self.decoder.route(len(images))
         results: list[ImageCaptions] = []
-        # A first call for one image (a one-shot command line) searches step by step: building
-        # the search graph (~0.5 s of CPU) would cost it more than the graph saves. Any other
-        # call uses the graph, built on the first one that needs it. The answers are the same.
-        graph = self.decoder.ready or self._searched or len(images) > 1
-        self._searched = True
-        build = graph and not self.decoder.ready
         with ThreadPoolExecutor(max_workers=2) as pool:
             for start in range(0, len(images), self.batch_size):
                 chunk = range(start, min(start + self.batch_size, len(images)))
-                futures = [pool.submit(self._prepare, images[i], names[i]) for i in chunk]
-                if build:
-                    # The encoder's graph is traced while the images are read; then the search
-                    # graph is traced and optimised beside the first encoder run (tracing holds
-                    # Python's lock, optimising and running do not).
-                    self.model.trace()
-                    pool.submit(self.decoder.warm_up)
-                    build = False
-                states: dict[int, np.ndarray] = {}
-                errors: dict[int, str] = {}
-                pending: list[tuple[int, np.ndarray]] = []
-                for i, future in zip(chunk, futures, strict=True):
-                    try:
-                        pending.append((i, future.result()))
-                    except Im2txtError as e:
-                        if strict:
-                            raise
-                        errors[i] = str(e)
-                    if len(pending) == self.encoder_batch_size or i == chunk[-1]:
-                        states.update(self._encode(pending))
-                        pending = []
-                found = iter(
-                    self.decoder.search(np.stack(list(states.values())), decode, graph)
-                    if states
-                    else []
-                )
-                for i in chunk:
-                    path = _file_path(images[i])
-                    if i in errors:
-                        results.append(ImageCaptions(names[i], error=errors[i], path=path))
-                    else:
-                        captions = tuple(self._to_caption(h) for h in next(found))
-                        results.append(ImageCaptions(names[i], captions, path=path))
+                prepared = [pool.submit(self._prepare, images[i], names[i]) for i in chunk]
+                if route.build and start == 0:
+                    self._build_search(pool)
+                states, errors = self._encode_chunk(chunk, prepared, strict)
+                found = self._search(states, decode, route)
+                results += [
+                    self._result(images[i], names[i], found.get(i), errors.get(i)) for i in chunk
+                ]
                 if progress:
                     progress(len(results), len(images))
         return results
+
+    def _build_search(self, pool: ThreadPoolExecutor) -> None:
+        """The encoder's graph is traced while the images are read; then the search graph is
+        traced and optimised beside the first encoder run (tracing holds Python's lock,
+        optimising and running do not)."""
+        self.model.trace()
+        pool.submit(self.decoder.warm_up)
+
+    def _encode_chunk(
+        self, chunk: range, prepared: list[Future[np.ndarray]], strict: bool
+    ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+        """({index: state}, {index: error}) for a chunk's images, as each is read, in encoder
+        batches of encoder_batch_size; strict raises the first image's error instead."""
+        states: dict[int, np.ndarray] = {}
+        errors: dict[int, str] = {}
+        pending: list[tuple[int, np.ndarray]] = []
+        for i, future in zip(chunk, prepared, strict=True):
+            try:
+                pending.append((i, future.result()))
+            except Im2txtError as e:
+                if strict:
+                    raise
+                errors[i] = str(e)
+            if len(pending) == self.encoder_batch_size or i == chunk[-1]:
+                states.update(self._encode(pending))
+                pending = []
+        return states, errors
+
+    def _search(
+        self, states: dict[int, np.ndarray], decode: DecodeConfig, route: Route
+    ) -> dict[int, list[Hypothesis]]:
+        """{index: hypotheses} for {index: state}, in one search."""
+        if not states:
+            return {}
+        found = self.decoder.search(np.stack(list(states.values())), decode, route)
+        return dict(zip(states, found, strict=True))
+
+    def _result(
+        self,
+        image: ImageInput,
+        name: str,
+        hypotheses: list[Hypothesis] | None,
+        error: str | None,
+    ) -> ImageCaptions:
+        path = _file_path(image)
+        if error is not None:
+            return ImageCaptions(name, error=error, path=path)
+        captions = tuple(self._to_caption(h) for h in hypotheses or ())
+        return ImageCaptions(name, captions, path=path)
 
     def _prepare(self, image: ImageInput, name: str | None = None) -> np.ndarray:
         return preprocess(load_image(image, name).pixels, self.config)

@@ -49,6 +49,14 @@ class ModelConfig:
         return cls(**values)
 
 
+# What a valid DecodeConfig is: the one rule the command line's argument types and the app's
+# sliders use too. A caption holds <S> and at least one word (max_caption_length 1 would stop
+# before the first word is chosen).
+MIN_BEAM_SIZE = 1
+MIN_CAPTION_LENGTH = 2
+MIN_LENGTH_NORMALIZATION = 0.0
+
+
 @dataclass(frozen=True)
 class DecodeConfig:
     """Beam search settings. Defaults are those of the original ``CaptionGenerator``."""
@@ -61,13 +69,14 @@ class DecodeConfig:
     length_normalization_factor: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.beam_size < 1:
-            raise ValueError(f"beam_size must be at least 1, got {self.beam_size}")
-        if self.max_caption_length < 1:
+        if self.beam_size < MIN_BEAM_SIZE:
+            raise ValueError(f"beam_size must be at least {MIN_BEAM_SIZE}, got {self.beam_size}")
+        if self.max_caption_length < MIN_CAPTION_LENGTH:
             raise ValueError(
-                f"max_caption_length must be at least 1, got {self.max_caption_length}"
+                f"max_caption_length must be at least {MIN_CAPTION_LENGTH} (<S> and one word), "
+                f"got {self.max_caption_length}"
             )
-        if self.length_normalization_factor < 0:
+        if not self.length_normalization_factor >= MIN_LENGTH_NORMALIZATION:  # NaN too
             raise ValueError(
                 "length_normalization_factor must not be negative, "
                 f"got {self.length_normalization_factor}"

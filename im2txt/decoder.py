@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +29,19 @@ class SearchModel(Protocol):
     state_size: int
     inference_step: InferenceStep
     inference_step_graph: GraphInferenceStep
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one captioning call searches: what Decoder.route chose for it."""
+
+    # Search with the graph; else step by step with beam_search.py (the same answers).
+    graph: bool
+    # The graph is not built yet: the caller may warm_up beside its encoder before searching.
+    build: bool
+
+
+GRAPH = Route(graph=True, build=False)
 
 
 class Decoder:
@@ -55,6 +69,7 @@ class Decoder:
         # since loading.
         self.graph_images = 0
         self.exact_images = 0
+        self._routed = False  # whether a call has been routed yet (see route)
 
     def warm_up(self) -> None:
         """Trace the search graph and run it once on a blank image (0.3-0.5 s, once)."""
@@ -66,19 +81,30 @@ class Decoder:
         )
         self.ready = True
 
+    def route(self, num_images: int) -> Route:
+        """How a call that will search num_images images in all should search them.
+
+        A first call for one image (a one-shot command line) searches step by step: building the
+        search graph (~0.5 s of CPU) would cost it more than the graph saves. Any other call uses
+        the graph, built on the first one that needs it. The answers are the same.
+        """
+        with self._lock:
+            graph = self.ready or self._routed or num_images > 1
+            self._routed = True
+        return Route(graph=graph, build=graph and not self.ready)
+
     def search(
-        self, initial_states: np.ndarray, config: DecodeConfig, graph: bool = True
+        self, initial_states: np.ndarray, config: DecodeConfig, route: Route = GRAPH
     ) -> list[list[Hypothesis]]:
         """Each image's hypotheses, best first, exactly as beam_search.beam_search returns them.
 
         initial_states: [num_images, state_size], the states after feed_image.
-        graph: False searches step by step with beam_search.py (the same answer; for a single
-            image before the graph is built, building it costs more than it saves).
+        route: the call's route (see route); by default the graph.
         """
         initial_states = np.asarray(initial_states, np.float32)
         if len(initial_states) == 0:
             return []
-        if not graph:
+        if not route.graph:
             with self._lock:
                 self.exact_images += len(initial_states)
             return self._exact(initial_states, config)

@@ -270,7 +270,11 @@ class _LaneCaptioner:
         self._ticket = ticket
 
     def caption_many(
-        self, images: Sequence[ImageInput], decode: DecodeConfig | None = None, progress=None
+        self,
+        images: Sequence[ImageInput],
+        *,
+        decode: DecodeConfig | None = None,
+        progress=None,
     ) -> list[list[Caption]]:
         found: list[list[Caption]] = []
         for start in range(0, len(images), FRAME_BATCH):
@@ -674,7 +678,7 @@ class WorkQueue:
 
     def _run_frames(self, batch: _FrameBatch) -> None:
         try:
-            found = self.captioner.caption_many(batch.images, batch.decode)
+            found = self.captioner.caption_many(batch.images, decode=batch.decode)
         except Exception as e:
             _set_exception(batch.future, e)
         else:

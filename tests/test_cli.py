@@ -69,7 +69,7 @@ def test_folder_is_walked_sorted_and_bad_files_reported(capsys, tiny, images):
 def test_text_output_matches_the_library(capsys, tiny, images):
     status, out, _ = run(capsys, "caption", "--model", tiny, "--beam-size", "2", images / "a.jpg")
     assert status == 0
-    expected = load_captioner(tiny).caption(images / "a.jpg", DecodeConfig(beam_size=2))
+    expected = load_captioner(tiny).caption(images / "a.jpg", decode=DecodeConfig(beam_size=2))
     lines = out.splitlines()
     assert lines[0] == "Captions for image a.jpg:"
     assert lines[1:] == [f"  {i}) {c.text} (p={c.probability:f})" for i, c in enumerate(expected)]
@@ -237,6 +237,30 @@ def test_a_caption_length_below_two_is_refused(capsys, images):
         cli.main(["caption", "--max-length", "1", str(images / "a.jpg")])
     assert exit_info.value.code == 2
     assert "must be at least 2 (<S> and one word), got 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--beam-size", "0"], "argument --beam-size: must be at least 1, got 0"),
+        (["--length-normalization", "-1"],
+         "argument --length-normalization: must not be negative, got -1.0"),
+        (["--max-length", "two"], "argument --max-length: invalid int value: 'two'"),
+    ],
+)  # fmt: skip
+def test_decoding_arguments_are_checked_by_decode_config(capsys, images, arguments, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["caption", *arguments, str(images / "a.jpg")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_video_command_offers_neither_length_nor_normalization(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["video", "--help"])
+    out = capsys.readouterr().out
+    assert "--beam-size" in out
+    assert "--max-length" not in out and "--length-normalization" not in out
 
 
 def test_a_vocabulary_smaller_than_the_models_is_refused(capsys, tiny, images, tmp_path):

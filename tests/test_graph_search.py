@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from im2txt.beam_search import beam_search, score_denominators
 from im2txt.config import DecodeConfig
-from im2txt.decoder import Decoder
+from im2txt.decoder import Decoder, Route
 from test_beam_search import (
     T1,
     T1_GOLDEN,
@@ -232,6 +232,23 @@ def test_equals_the_exact_search_at_coco_size_with_ties():
 def test_no_images():
     decoder = Decoder(TableModel([T1]), S, E)
     assert decoder.search(np.zeros((0, 1), np.float32), DecodeConfig()) == []
+
+
+def test_the_decoder_routes_a_first_call_for_one_image_step_by_step():
+    # The decoder chooses, per call: step by step only for a first call of one image; the graph
+    # (to be built while it is not ready) for everything else.
+    tables = [table({"S": {"A": 0.7, "E": 0.3}, "A": {"E": 0.9, "A": 0.1}}, vocab=3)]
+    decoder = Decoder(TableModel(tables), S, E)
+    assert decoder.route(1) == Route(graph=False, build=False)
+    assert decoder.route(1) == Route(graph=True, build=True)
+    assert Decoder(TableModel(tables), S, E).route(2) == Route(graph=True, build=True)
+    decoder.warm_up()
+    assert decoder.route(1) == Route(graph=True, build=False)
+    states = np.zeros((1, 1), np.float32)
+    config = DecodeConfig(beam_size=2, max_caption_length=3)
+    exact = decoder.search(states, config, Route(graph=False, build=False))
+    assert decoder.search(states, config) == exact
+    assert (decoder.graph_images, decoder.exact_images) == (1, 1)
 
 
 def test_the_captioner_builds_the_graph_unless_its_first_call_is_one_image(tmp_path):

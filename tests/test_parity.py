@@ -129,7 +129,7 @@ def test_every_naming_and_vocabulary_format_captions_like_the_original(
 )
 def test_beam_sizes_lengths_and_normalization(original, vocab, checkpoints, images, decode):
     captioner = load_captioner(checkpoints["tf1.0"])
-    ours = captioner.caption_many(images, DecodeConfig(**decode))
+    ours = captioner.caption_many(images, decode=DecodeConfig(**decode))
     for image, captions in zip(images, ours, strict=True):
         reference = reference_captions(original, vocab, image, **decode)
         assert_same(captions, reference, decode)
@@ -148,7 +148,7 @@ def test_beam_sizes_lengths_and_normalization(original, vocab, checkpoints, imag
 def test_beam_10_like_the_original(original, vocab, checkpoints, images):
     captioner = load_captioner(checkpoints["tf1.2"])
     for image in images[:3]:
-        ours = captioner.caption(image, DecodeConfig(beam_size=10))
+        ours = captioner.caption(image, decode=DecodeConfig(beam_size=10))
         reference = reference_captions(original, vocab, image, beam_size=10)
         # As many as the original finds: 10 for the original demo's photos, 8 for some of the
         # project's own sample photos (fewer than beam_size complete before the length limit).
@@ -204,7 +204,7 @@ def test_one_at_a_time_equals_batched(checkpoints, images):
     # Same captions, same order; probabilities agree to float32 rounding (a batch of 8 rows takes
     # other matmul kernels than 1 row, so the last bits may differ).
     captioner = load_captioner(checkpoints["tf1.2"])
-    batched = captioner.caption_many(images, DecodeConfig(beam_size=3))
+    batched = captioner.caption_many(images, decode=DecodeConfig(beam_size=3))
     for image, expected in zip(images, batched, strict=True):
         single = captioner.caption(image)
         assert [c.text for c in single] == [c.text for c in expected]

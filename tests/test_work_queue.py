@@ -53,7 +53,7 @@ class GatedCaptioner:
             ImageCaptions(n, (_caption(i),)) for n, i in zip(names, images, strict=True)
         )
 
-    def caption_many(self, images, decode=None, progress=None):
+    def caption_many(self, images, *, decode=None, progress=None):
         self._record("frames", images)
         return [[_caption(i)] for i in images]
 
@@ -309,7 +309,7 @@ def test_visitors_photos_captioned_together_equal_each_captioned_alone(coco_size
     captioner = coco_size_captioner
     photos = [_photo(seed) for seed in range(8)]
     decode = DecodeConfig(beam_size=3, max_caption_length=12)
-    alone = [captioner.caption(photo, decode) for photo in photos]
+    alone = [captioner.caption(photo, decode=decode) for photo in photos]
     calls = []
     real = captioner.caption_each
 

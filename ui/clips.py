@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from im2txt.config import DecodeConfig
 from im2txt.display import jpeg_data_uri
 from im2txt.errors import Im2txtError
 from im2txt.memory import give_back_freed_memory
-from im2txt.video import Segment, ShotConfig, VideoInfo, make_captioned_video, probe
+from im2txt.video import Segment, VideoConfig, VideoInfo, make_captioned_video, probe
 from im2txt.video.captioned import peak_bytes
-from im2txt.video.sampling import MAX_DURATION, check_duration
+from im2txt.video.sampling import check_duration
+from im2txt.video.subtitles import clock
 from im2txt.work_queue import VideoWork
 from ui import work
 from ui.clip_store import ClipStore, clip_store
@@ -53,15 +53,9 @@ class ClipResult:
 SAMPLING = ("every N seconds", "at each shot change")
 
 
-def clip_key(
-    data: bytes | memoryview,
-    every: float,
-    decode: DecodeConfig,
-    model_path: str,
-    shots: ShotConfig | None = None,
-) -> str:
+def clip_key(data: bytes | memoryview, config: VideoConfig, model_path: str) -> str:
     digest = hashlib.sha256(data).hexdigest()
-    return f"{digest}:{every}:{decode}:{model_path}:{shots}"
+    return f"{digest}:{config}:{model_path}"
 
 
 def _upload(key: str) -> str:
@@ -76,19 +70,12 @@ def stored_clip(key: str) -> ClipResult | None:
     return replace(stored.extra, video=stored.path)
 
 
-def start_clip(
-    name: str,
-    data: bytes | memoryview,
-    every: float,
-    decode: DecodeConfig,
-    model_path: str,
-    shots: ShotConfig | None = None,
-) -> None:
+def start_clip(name: str, data: bytes | memoryview, config: VideoConfig, model_path: str) -> None:
     """Submit the clip to the server's queue as this session's video job (replacing a job of
     the session still running). The upload is written to a temporary folder the job owns and
     removes when it ends, however it ends; a bad clip, a full queue or a clip too large for the
     server is one error line at once."""
-    session, key = work.session_id(), clip_key(data, every, decode, model_path, shots)
+    session, key = work.session_id(), clip_key(data, config, model_path)
     queue = work.work_queue(model_path)
     # The upload's suffix only, never its name: what the server's files are called is its own.
     suffix = "".join(c for c in Path(name).suffix.lower() if c.isalnum() or c == ".") or ".mp4"
@@ -101,15 +88,13 @@ def start_clip(
         source = Path(folder.name) / f"upload{suffix}"
         source.write_bytes(data)
         info = probe(source, name)
-        check_duration(info, MAX_DURATION)
+        check_duration(info, config.max_duration)
         store = clip_store()
         for running in queue.tickets(session, "video"):
             if not running.done() and running.key != key:
                 running.cancel()  # one clip at a time per visitor: the newest asked for
         ticket = queue.submit_video(
-            lambda job: _caption_clip(
-                job, info, folder.name, every, decode, shots, store, session, key
-            ),
+            lambda job: _caption_clip(job, info, folder.name, config, store, session, key),
             peak_bytes=peak_bytes(info, THUMBNAIL_WIDTH),
             duration=info.duration,
             owner=session,
@@ -180,9 +165,7 @@ def _caption_clip(
     job: VideoWork,
     info: VideoInfo,
     folder: str,
-    every: float,
-    decode: DecodeConfig,
-    shots: ShotConfig | None,
+    config: VideoConfig,
     store: ClipStore,
     session: str,
     key: str,
@@ -195,11 +178,8 @@ def _caption_clip(
             job.captioner,
             info,
             Path(folder) / "captioned.mp4",
-            every=every,
-            decode=decode,
+            config=replace(config, thumbnail_width=THUMBNAIL_WIDTH),
             progress=job.progress,
-            thumbnail_width=THUMBNAIL_WIDTH,
-            shots=shots,
         )
         segments = result.captions.segments
         samples = result.captions.samples
@@ -302,7 +282,7 @@ def timeline_html(clip: ClipResult) -> str:
         shot = f'<td class="shot">{segment.shot + 1}</td>' if shots else ""
         rows.append(
             f'<tr><td class="frame">{frame}</td>{shot}'
-            f'<td class="time">{_clock(segment.start)} – {_clock(segment.end)}</td>'
+            f'<td class="time">{clock(segment.start)} – {clock(segment.end)}</td>'
             f'<td class="caption">{html.escape(segment.text)}</td>'
             f'<td class="probability">{100 * segment.probability:.4f}%</td></tr>'
         )
@@ -318,8 +298,3 @@ def _shot_count(segments: tuple[Segment, ...]) -> int:
     """Shots the segments span; 0 when shots were not detected."""
     shots = {segment.shot for segment in segments}
     return 0 if None in shots or not shots else max(shots) + 1
-
-
-def _clock(seconds: float) -> str:
-    minutes, seconds = divmod(seconds, 60)
-    return f"{int(minutes)}:{seconds:04.1f}"

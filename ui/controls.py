@@ -7,7 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from im2txt.config import DecodeConfig
+from im2txt.config import (
+    MIN_BEAM_SIZE,
+    MIN_CAPTION_LENGTH,
+    MIN_LENGTH_NORMALIZATION,
+    DecodeConfig,
+)
 from im2txt.image_formats import readable_suffixes
 from im2txt.video.probe import VIDEO_SUFFIXES
 
@@ -36,22 +41,27 @@ class DecodeSettings:
     shown: int
 
 
-def decode_controls(max_length: bool = True) -> DecodeSettings:
-    """Beam-search settings in the sidebar, defaulting to the engine's (DecodeConfig)."""
+def decode_controls(max_length: bool = True, length_normalization: bool = True) -> DecodeSettings:
+    """Beam-search settings in the sidebar, defaulting to the engine's (DecodeConfig), each
+    slider starting at DecodeConfig's lowest valid value; a setting not offered keeps its
+    default."""
     with st.sidebar:
         st.subheader("Captioning")
         beam_size = st.slider(
-            "Beam size", 1, 10, DEFAULTS.beam_size, key="beam_size",
+            "Beam size", MIN_BEAM_SIZE, 10, DEFAULTS.beam_size, key="beam_size",
             help="Captions kept at each step of the search (the original used 3).",
         )  # fmt: skip
         shown = st.slider("Captions to show", 1, beam_size, beam_size, key="shown")
         length = DEFAULTS.max_caption_length
         normalization = DEFAULTS.length_normalization_factor
         if max_length:
-            length = st.slider("Maximum caption length", 2, 40, length, key="max_length",
+            length = st.slider("Maximum caption length", MIN_CAPTION_LENGTH, 40, length,
+                               key="max_length",
                                help="In tokens, counting the start and end markers.")  # fmt: skip
+        if length_normalization:
             normalization = st.slider(
-                "Length normalization", 0.0, 2.0, normalization, 0.1, key="length_normalization",
+                "Length normalization", MIN_LENGTH_NORMALIZATION, 2.0, normalization, 0.1,
+                key="length_normalization",
                 help="0 ranks captions by probability (favours short ones); higher values "
                 "divide the log-probability by length ** value.",
             )  # fmt: skip

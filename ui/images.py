@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import html
 import io
 import json
 import time
 from dataclasses import dataclass
 
 import streamlit as st
-from PIL import Image
 
 from im2txt.config import DecodeConfig
+from im2txt.display import jpeg_bytes, word_colour
 from im2txt.errors import Im2txtError
 from im2txt.image_loading import preview
 from im2txt.results import Caption, ImageCaptions
+from im2txt.results_csv import write_csv
 from ui import work
 
 
@@ -77,7 +78,7 @@ def _files_key(files: tuple[tuple[str, bytes], ...], decode: DecodeConfig) -> st
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _preview_jpeg(name: str, data: bytes) -> bytes:
-    return _jpeg(preview(data, name))
+    return jpeg_bytes(preview(data, name))
 
 
 def summary(run: CaptionRun, beam_size: int) -> str:
@@ -110,27 +111,18 @@ def render_results(run: CaptionRun, shown: int, *, charts: bool = False) -> None
                 render_captions(result, shown, chart=charts)
 
 
-def _jpeg(pixels) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def word_colour(probability: float) -> str:
-    if probability >= 0.5:
-        return "green"
-    if probability >= 0.15:
-        return "orange"
-    return "red"
-
-
 def render_words(caption: Caption) -> None:
-    """The caption word by word, coloured by each word's probability."""
+    """The caption word by word, each tinted by its probability as a notebook tints it
+    (display.word_colour: red through yellow to green, under black text in either theme)."""
     words = [
-        f":{word_colour(p)}-background[{_escape(word)}&nbsp;{p:.0%}]"
+        f'<span style="background:{word_colour(p)};{_WORD}">'
+        f"{_escape(html.escape(word))}&nbsp;{p:.0%}</span>"
         for word, p in zip(caption.words, caption.word_probabilities, strict=True)
     ]
-    st.markdown(" ".join(words) or "*(empty caption)*")
+    st.markdown(" ".join(words) or "*(empty caption)*", unsafe_allow_html=True)
+
+
+_WORD = "color:#000;border-radius:0.25rem;padding:0 0.25rem"
 
 
 def render_captions(result: ImageCaptions, shown: int, *, chart: bool = False) -> None:
@@ -163,14 +155,10 @@ def results_json(results: tuple[ImageCaptions, ...]) -> str:
 
 
 def results_csv(results: tuple[ImageCaptions, ...]) -> str:
+    """`batch`'s CSV layout (see im2txt.results_csv): one line per image."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["image", "rank", "caption", "probability", "log_probability", "error"])
-    for result in results:
-        if result.error:
-            writer.writerow([result.name, "", "", "", "", result.error])
-        for rank, c in enumerate(result.captions, start=1):
-            writer.writerow([result.name, rank, c.text, c.probability, c.log_probability, ""])
+    beam_size = max((len(result.captions) for result in results), default=0)
+    write_csv(buffer, [result.to_dict() for result in results], beam_size)
     return buffer.getvalue()
 
 

@@ -2,20 +2,19 @@
 
 A row is the dict ImageCaptions.to_dict() gives (`caption --json`'s shape): `image`, then
 `captions` (text, probability, log_probability, best first) or `error`.
-- .csv: one line per image: image, error, caption_1, probability_1, log_probability_1,
-  caption_2, ... up to the beam size (floats written in full, so they read back exactly);
+- .csv: one line per image (im2txt.results_csv, the layout the app's Image page downloads too);
 - .parquet: columns image (string), captions (list of struct text/probability/log_probability,
   null for an error) and error (string, null when captioned), written with pyarrow.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
 from im2txt.errors import Im2txtError
+from im2txt.results_csv import read_csv, write_csv
 
 _CHUNK = 1024  # rows per parquet row group: bounded memory whatever the archive's size
 
@@ -37,41 +36,17 @@ def read_records(path: Path) -> Iterator[dict]:
     return _read_csv(path) if path.suffix.lower() == ".csv" else _read_parquet(path)
 
 
-def csv_header(beam_size: int) -> list[str]:
-    header = ["image", "error"]
-    for rank in range(1, beam_size + 1):
-        header += [f"caption_{rank}", f"probability_{rank}", f"log_probability_{rank}"]
-    return header
-
-
 def _write_csv(path: Path, records: Iterable[dict], beam_size: int) -> None:
     with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(csv_header(beam_size))
-        for record in records:
-            row = [record["image"], record.get("error") or ""]
-            for caption in record.get("captions") or []:
-                row += [caption["text"], caption["probability"], caption["log_probability"]]
-            writer.writerow(row)
+        write_csv(file, records, beam_size)
 
 
 def _read_csv(path: Path) -> Iterator[dict]:
     with open(path, newline="", encoding="utf-8") as file:
-        reader = csv.reader(file)
-        header = next(reader, None)
-        if not header or header[:2] != ["image", "error"]:
-            raise Im2txtError(f"{path}: not a CSV written by `batch` (no image,error header)")
-        for row in reader:
-            if row[1]:
-                yield {"image": row[0], "error": row[1]}
-                continue
-            cells = row[2:]
-            captions = [
-                {"text": text, "probability": float(p), "log_probability": float(logp)}
-                for text, p, logp in zip(cells[0::3], cells[1::3], cells[2::3], strict=False)
-                if p != ""
-            ]
-            yield {"image": row[0], "captions": captions}
+        try:
+            yield from read_csv(file)
+        except ValueError as e:
+            raise Im2txtError(f"{path}: not a CSV written by `batch` ({e})") from None
 
 
 def _pyarrow():

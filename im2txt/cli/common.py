@@ -8,6 +8,8 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 from im2txt.config import DecodeConfig
 
@@ -59,21 +61,39 @@ def add_decode_arguments(
     parser: argparse.ArgumentParser, max_length: bool = True, length_normalization: bool = True
 ) -> None:
     parser.add_argument(
-        "--beam-size", type=positive_int, default=_DEFAULTS.beam_size, metavar="N",
+        "--beam-size", type=_decode_setting("beam_size", int), default=_DEFAULTS.beam_size,
+        metavar="N",
         help=f"captions kept per step and returned (default {_DEFAULTS.beam_size})",
     )  # fmt: skip
     if max_length:
         parser.add_argument(
-            "--max-length", type=caption_length, default=_DEFAULTS.max_caption_length, metavar="N",
+            "--max-length", type=_decode_setting("max_caption_length", int),
+            default=_DEFAULTS.max_caption_length, metavar="N",
             help="maximum caption length in tokens, <S> and </S> included "
             f"(default {_DEFAULTS.max_caption_length})",
         )  # fmt: skip
-    if max_length and length_normalization:
+    if length_normalization:
         parser.add_argument(
-            "--length-normalization", type=non_negative_float, metavar="F",
+            "--length-normalization", type=_decode_setting("length_normalization_factor", float),
+            metavar="F",
             default=_DEFAULTS.length_normalization_factor,
             help="rank complete captions by logprob / length**F (default 0: raw probability)",
         )  # fmt: skip
+
+
+def _decode_setting(field: str, convert: Callable[[str], int | float]) -> Callable[[str], Any]:
+    """An argument type for one DecodeConfig field: the number, checked by DecodeConfig's rule."""
+
+    def parse(text: str) -> int | float:
+        value = convert(text)
+        try:
+            dataclasses.replace(_DEFAULTS, **{field: value})
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e).removeprefix(f"{field} ")) from None
+        return value
+
+    parse.__name__ = convert.__name__  # argparse names the type in "invalid int value: 'x'"
+    return parse
 
 
 def decode_config(args: argparse.Namespace) -> DecodeConfig:
@@ -119,15 +139,6 @@ def stage_progress():
     return report
 
 
-def clock(seconds: float) -> str:
-    """mm:ss.s, or h:mm:ss.s from an hour on."""
-    tenths = round(seconds * 10)
-    minutes, tenths = divmod(tenths, 600)
-    hours, minutes = divmod(minutes, 60)
-    clock = f"{minutes:02d}:{tenths // 10:02d}.{tenths % 10}"
-    return f"{hours}:{clock}" if hours else clock
-
-
 def stderr_progress(label: str):
     """A progress bar on stderr, redrawn when it moves; one line at the end when not a terminal."""
     shown = {"filled": -1}
@@ -150,13 +161,6 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def caption_length(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2 (<S> and one word), got {value}")
     return value
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from im2txt.cli.common import (
     add_decode_arguments,
     add_model_arguments,
-    clock,
     decode_config,
     load_model_for,
     non_negative_float,
@@ -20,12 +19,14 @@ from im2txt.video import (
     DEFAULT_EVERY,
     MAX_DURATION,
     ShotConfig,
+    VideoConfig,
     default_output,
     make_captioned_video,
     probe,
 )
 from im2txt.video.ffmpeg import check_output
 from im2txt.video.shots import DEFAULT_MIN_SHOT, DEFAULT_THRESHOLD
+from im2txt.video.subtitles import clock
 
 
 def add(commands) -> None:
@@ -62,7 +63,7 @@ def add(commands) -> None:
         f"(default {DEFAULT_MIN_SHOT:g})",
     )  # fmt: skip
     add_model_arguments(parser)
-    add_decode_arguments(parser, max_length=False)
+    add_decode_arguments(parser, max_length=False, length_normalization=False)
     parser.add_argument("--srt", metavar="FILE", help="also write the segments as SubRip subtitles")
     parser.add_argument("--vtt", metavar="FILE", help="also write the segments as WebVTT subtitles")
     parser.add_argument(
@@ -86,16 +87,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"Video: {info.path}, {info.duration:.1f} s, {info.width}x{info.height}, "
           f"{info.fps:.3f} fps, {audio}", file=sys.stderr)  # fmt: skip
     captioner = load_model_for(args)
-    result = make_captioned_video(
-        captioner,
-        info,
-        output,
+    config = VideoConfig(
         every=args.every,
         decode=decode_config(args),
-        max_duration=args.max_duration or None,
-        progress=stage_progress(),
         shots=ShotConfig(args.scene_threshold, args.min_shot) if args.scenes else None,
+        max_duration=args.max_duration or None,
     )
+    result = make_captioned_video(captioner, info, output, config=config, progress=stage_progress())
     cuts = result.captions.cuts
     if cuts is not None:
         times = ", ".join(clock(cut) for cut in cuts) or "none"

@@ -73,7 +73,9 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """Score the top beam-search caption of each scene (see EvalReport); progress(done, total)."""
-    results = captioner.caption_many([scene.image for scene in scene_list], decode, progress)
+    results = captioner.caption_many(
+        [scene.image for scene in scene_list], decode=decode, progress=progress
+    )
     top = [captions[0].text for captions in results]
     tallies = {count: [0, 0] for count in (1, 2, 3)}
     relation = [0, 0]

@@ -135,7 +135,7 @@ def create_app(service: CaptionService) -> FastAPI:
     ):
         """MAX's prediction: up to 3 captions best first (beam 3, at most 20 tokens), each with
         its probability, the end token's included."""
-        result = (await service.caption([await _read(image)], MAX_DECODE))[0]
+        result = (await service.caption([await _read(image)], decode=MAX_DECODE))[0]
         if result.error:
             raise ApiError(400, result.error)
         predictions = [
@@ -160,7 +160,7 @@ def create_app(service: CaptionService) -> FastAPI:
             decode = DecodeConfig(beam_size, max_caption_length, length_normalization_factor)
         except ValueError as e:
             raise ApiError(400, str(e)) from None
-        results = await service.caption([await _read(image) for image in images], decode)
+        results = await service.caption([await _read(image) for image in images], decode=decode)
         return [native_json(result) for result in results]
 
     return app

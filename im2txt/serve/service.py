@@ -91,7 +91,7 @@ class CaptionService:
         return dict(self._metadata)
 
     async def caption(
-        self, images: list[tuple[str, bytes]], decode: DecodeConfig | None = None
+        self, images: list[tuple[str, bytes]], *, decode: DecodeConfig | None = None
     ) -> CaptionBatch:
         """Caption (name, bytes) pairs through the queue, batched with other requests; one
         result per image in order, a bad image an error entry. Raises NotReady, QueueFull

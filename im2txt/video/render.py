@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from im2txt.errors import VideoError
+from im2txt.video.config import MAX_DURATION
 from im2txt.video.ffmpeg import (
     CONTAINERS,
     Process,
@@ -31,7 +32,7 @@ from im2txt.video.ffmpeg import (
 )
 from im2txt.video.overlay import CaptionBand, caption_band
 from im2txt.video.probe import probe
-from im2txt.video.sampling import MAX_DURATION, Progress, check_duration
+from im2txt.video.sampling import Progress, check_duration
 from im2txt.video.values import Segment, VideoInfo, segment_at
 
 # x264's speed/size trade-off. Rendering a 30 s 720p test pattern on two busy cores at crf 23:

@@ -32,21 +32,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
+from im2txt.video.config import DEFAULT_EVERY, VideoConfig
 from im2txt.video.ffmpeg import Process, check_decoded, decode_command
 from im2txt.video.probe import probe
-from im2txt.video.shots import ShotConfig, find_shots, sample_plan, shot_frames
+from im2txt.video.shots import find_shots, sample_plan, shot_frames
 from im2txt.video.values import Sample, Segment, VideoCaptions, VideoInfo
 
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
 
 
-# Seconds between samples.
-DEFAULT_EVERY = 1.0
-# Longest clip accepted, in seconds (a 10-minute clip at 1 sample a second is 600 captions).
-MAX_DURATION = 600.0
 # Upper bound on the bytes of sampled frames held at once while they wait for the captioner.
 SAMPLE_MEMORY = 256 * 2**20
 
@@ -99,30 +95,30 @@ def sample_frames(
 def caption_video(
     captioner: Captioner,
     video: str | os.PathLike | VideoInfo,
-    every: float = DEFAULT_EVERY,
-    decode: DecodeConfig | None = None,
-    max_duration: float | None = MAX_DURATION,
+    *,
+    config: VideoConfig | None = None,
     progress: Progress | None = None,
-    thumbnail_width: int | None = None,
-    shots: ShotConfig | None = None,
 ) -> VideoCaptions:
-    """Caption the frames shown every `every` seconds, in batches, and merge them into segments.
+    """Caption the frames shown every `config.every` seconds, in batches, and merge them into
+    segments.
 
-    With `shots`, cuts are detected first and each shot is sampled every `every` seconds from its
-    cut (see shots.py). With thumbnail_width, each Sample keeps its frame shrunk to that width.
+    With `config.shots`, cuts are detected first and each shot is sampled every `every` seconds
+    from its cut (see shots.py). With config.thumbnail_width, each Sample keeps its frame shrunk
+    to that width.
 
-    Raises VideoError for a clip that cannot be used or is longer than max_duration seconds
-    (None: no limit).
+    Raises VideoError for a clip that cannot be used or is longer than config.max_duration
+    seconds (None: no limit). No config: VideoConfig()'s defaults.
     """
+    config = config or VideoConfig()
     info = video if isinstance(video, VideoInfo) else probe(video)
-    check_duration(info, max_duration)
-    step = _every_fraction(every)
+    check_duration(info, config.max_duration)
+    step = _every_fraction(config.every)
     expected = max(1, math.ceil(info.duration / step))
     cuts = None
-    if shots is None:
+    if config.shots is None:
         frames: Iterator[Frame] = sample_frames(info, float(step))
     else:
-        found = find_shots(info, shots, progress)
+        found = find_shots(info, config.shots, progress)
         cuts = found.cut_times
         expected = len(sample_plan(found, step))
         frames = (Frame(t, pixels, shot) for t, shot, pixels in shot_frames(info, found, step))
@@ -131,9 +127,9 @@ def caption_video(
     pending: list[Frame] = []
 
     def caption_pending(last: bool) -> None:
-        found = captioner.caption_many([frame.pixels for frame in pending], decode)
+        found = captioner.caption_many([frame.pixels for frame in pending], decode=config.decode)
         samples.extend(
-            Sample(f.time, tuple(c), _thumbnail(f.pixels, thumbnail_width), f.shot)
+            Sample(f.time, tuple(c), _thumbnail(f.pixels, config.thumbnail_width), f.shot)
             for f, c in zip(pending, found, strict=True)
         )
         pending.clear()

@@ -69,12 +69,26 @@ def to_json(captions: VideoCaptions) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def clock(seconds: float, decimals: int = 1, *, hours: bool = False, separator: str = ".") -> str:
+    """The one clock format of times in a clip: mm:ss.s for people (the command line, the Video
+    page), h:mm:ss.s from an hour on; with hours=True, always HH:MM:SS (subtitle files).
+
+    Rounded once, to `decimals` places, so that 59.96 s is 01:00.0, never 00:60.0.
+    """
+    unit = 10**decimals
+    ticks = max(0, round(seconds * unit))
+    minutes, ticks = divmod(ticks, 60 * unit)
+    whole_hours, minutes = divmod(minutes, 60)
+    fraction = f"{separator}{ticks % unit:0{decimals}d}" if decimals else ""
+    text = f"{minutes:02d}:{ticks // unit:02d}{fraction}"
+    if hours:
+        return f"{whole_hours:02d}:{text}"
+    return f"{whole_hours}:{text}" if whole_hours else text
+
+
 def timestamp(seconds: float, separator: str = ".") -> str:
-    """HH:MM:SS.mmm (SRT uses "," before the milliseconds)."""
-    milliseconds = max(0, round(seconds * 1000))
-    hours, rest = divmod(milliseconds, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{separator}{rest % 1000:03d}"
+    """HH:MM:SS.mmm, as SRT (with "," before the milliseconds) and WebVTT write cue times."""
+    return clock(seconds, 3, hours=True, separator=separator)
 
 
 def _shown(segments: Sequence[Segment]) -> list[Segment]:

@@ -90,7 +90,8 @@ _ORACLE = """
 import json, sys
 import im2txt
 model, beam_size, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-found = im2txt.load_captioner(model).caption_many(names, im2txt.DecodeConfig(beam_size=beam_size))
+decode = im2txt.DecodeConfig(beam_size=beam_size)
+found = im2txt.load_captioner(model).caption_many(names, decode=decode)
 print(json.dumps([[[c.text, c.probability, c.log_probability] for c in cs] for cs in found]))
 """
 

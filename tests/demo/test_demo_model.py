@@ -137,7 +137,7 @@ class _FixedCaptioner:
     def __init__(self, texts):
         self.texts = texts
 
-    def caption_many(self, images, decode=None, progress=None):
+    def caption_many(self, images, *, decode=None, progress=None):
         return [[_Text(text)] for text in self.texts[: len(images)]]
 
 

@@ -417,7 +417,7 @@ def test_original_coco_checkpoint_end_to_end(server, root, coco_archives):
     assert (found.format, found.label) == ("checkpoint", "COCO checkpoint model.ckpt-2000000")
     captioner = load_captioner(found.path)
     assert captioner.info.vocab_size == 11520
-    assert captioner.caption(oi.seed_photo("cat.jpg"), DecodeConfig(1, 3))
+    assert captioner.caption(oi.seed_photo("cat.jpg"), decode=DecodeConfig(1, 3))
 
 
 def test_damaged_original_checkpoint_fails_its_checksum(server, root, coco_archives):

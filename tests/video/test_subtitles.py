@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from im2txt.results import Caption
-from im2txt.video.subtitles import timestamp, to_json, to_srt, to_vtt
+from im2txt.video.subtitles import clock, timestamp, to_json, to_srt, to_vtt
 from im2txt.video.values import Sample, Segment, VideoCaptions, VideoInfo
 
 
@@ -81,3 +81,17 @@ def test_json_holds_segments_alternatives_and_samples():
     assert first["word_probabilities"] == [0.5, 0.5, 0.5, 0.5]
     assert [s["time"] for s in document["samples"]] == [0.0, 1.0, 2.0]
     assert document["samples"][0]["captions"][1]["log_probability"] == -2.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0.0, "00:00.0"),
+        (59.96, "01:00.0"),  # rounded once: never 00:60.0
+        (61.25, "01:01.2"),  # round half to even, in tenths
+        (3599.95, "1:00:00.0"),
+        (3661.0, "1:01:01.0"),
+    ],
+)
+def test_the_clock_people_read(seconds, shown):
+    assert clock(seconds) == shown

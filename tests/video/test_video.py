@@ -7,6 +7,7 @@ which FakeCaptioner turns into a caption ("a red frame .").
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -21,7 +22,13 @@ import pytest
 from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
 from im2txt.results import Caption
-from im2txt.video import caption_video, default_output, make_captioned_video, render_video
+from im2txt.video import (
+    VideoConfig,
+    caption_video,
+    default_output,
+    make_captioned_video,
+    render_video,
+)
 from im2txt.video.ffmpeg import ffmpeg_exe
 from im2txt.video.overlay import caption_band
 from im2txt.video.probe import parse_header, probe
@@ -159,7 +166,7 @@ class FakeCaptioner:
     def __init__(self) -> None:
         self.batches: list[list[np.ndarray]] = []
 
-    def caption_many(self, images, decode=None, progress=None):
+    def caption_many(self, images, *, decode=None, progress=None):
         self.batches.append(list(images))
         results = []
         for image in images:
@@ -305,7 +312,10 @@ def test_caption_video_batches_samples_and_merges_segments(clips):
     captioner = FakeCaptioner()
     progress = []
     result = caption_video(
-        captioner, clips["ntsc_audio"], every=1.0, progress=lambda *a: progress.append(a)
+        captioner,
+        clips["ntsc_audio"],
+        config=VideoConfig(every=1.0),
+        progress=lambda *a: progress.append(a),
     )
     # Batches of the captioner's batch_size, in time order.
     assert [len(b) for b in captioner.batches] == [4, 1]
@@ -387,10 +397,12 @@ def test_real_captioner_captions_the_sampled_frames(clips):
     captioner = Captioner(
         ShowAndTellModel(config, weights), Vocabulary(words), ModelInfo("random", "demo", "", 20)
     )
-    result = caption_video(captioner, clips["pal_silent"], decode=DecodeConfig(2, 6))
+    result = caption_video(
+        captioner, clips["pal_silent"], config=VideoConfig(decode=DecodeConfig(2, 6))
+    )
     frames = [f.pixels for f in sample_frames(clips["pal_silent"])]
     assert [s.captions for s in result.samples] == [
-        tuple(c) for c in captioner.caption_many(frames, DecodeConfig(2, 6))
+        tuple(c) for c in captioner.caption_many(frames, decode=DecodeConfig(2, 6))
     ]
     assert all(len(s.captions) == 2 for s in result.samples)
     assert sum(len(s.samples) for s in result.segments) == len(result.samples) == 4
@@ -633,11 +645,12 @@ def test_bad_input_gives_one_clear_line(bad_files, tmp_path, name, message):
 
 def test_clip_longer_than_the_limit_is_refused(clips, tmp_path):
     with pytest.raises(VideoError, match=r"4 s long, over the 3 s limit"):
-        caption_video(FakeCaptioner(), clips["pal_silent"], max_duration=3)
+        caption_video(FakeCaptioner(), clips["pal_silent"], config=VideoConfig(max_duration=3))
     info = probe(clips["pal_silent"])
     with pytest.raises(VideoError, match="limit"):
         render_video(info, (), tmp_path / "out.mp4", max_duration=3)
-    assert caption_video(FakeCaptioner(), clips["pal_silent"], max_duration=None).samples
+    unlimited = VideoConfig(max_duration=None)
+    assert caption_video(FakeCaptioner(), clips["pal_silent"], config=unlimited).samples
 
 
 def test_failed_or_cancelled_render_leaves_nothing(clips, tmp_path):
@@ -698,3 +711,20 @@ def _ffmpeg_children() -> set[int]:
             if int(fields[1]) == os.getpid() and fields[0] != "Z" and program == ffmpeg_exe():
                 children.add(int(entry.name))
     return children
+
+
+def test_video_settings_travel_whole_and_are_checked_when_made(clips):
+    # One frozen VideoConfig, as DecodeConfig is for decoding: a bad `every` is refused when the
+    # settings are made, and the loose keywords of before are refused by the signature.
+    with pytest.raises(ValueError, match="every must be a positive number of seconds, got 0"):
+        VideoConfig(every=0)
+    with pytest.raises(TypeError, match="every"):
+        caption_video(FakeCaptioner(), clips["pal_silent"], every=1.0)
+    with pytest.raises(TypeError, match="positional"):
+        caption_video(FakeCaptioner(), clips["pal_silent"], VideoConfig())
+    config = VideoConfig(every=2.0, thumbnail_width=16)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.every = 1.0  # type: ignore[misc]
+    result = caption_video(FakeCaptioner(), clips["pal_silent"], config=config)
+    assert [s.time for s in result.samples] == [0.0, 2.0]
+    assert all(s.thumbnail is not None and s.thumbnail.shape[1] == 16 for s in result.samples)

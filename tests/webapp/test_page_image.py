@@ -158,14 +158,44 @@ def test_settings_change_the_search(model_dir):
     app.slider(key="beam_size").set_value(5)
     app.run()
     assert app.slider(key="shown").value == 5
-    expected = load_captioner(model_dir / "demo").caption(png(4), DecodeConfig(beam_size=5))
+    expected = load_captioner(model_dir / "demo").caption(png(4), decode=DecodeConfig(beam_size=5))
     assert list(app.table[0].value["Caption"]) == [c.text for c in expected]
     app.slider(key="shown").set_value(2)
     app.run()
     assert len(app.table[0].value) == 2
 
 
+def test_the_sliders_start_at_decode_configs_bounds(model_dir):
+    from im2txt.config import MIN_BEAM_SIZE, MIN_CAPTION_LENGTH, MIN_LENGTH_NORMALIZATION
+
+    app = open_page(model_dir)
+    lowest = {
+        key: app.slider(key=key).min for key in ("beam_size", "max_length", "length_normalization")
+    }
+    assert lowest == {
+        "beam_size": MIN_BEAM_SIZE,
+        "max_length": MIN_CAPTION_LENGTH,
+        "length_normalization": MIN_LENGTH_NORMALIZATION,
+    }
+
+
+def test_words_are_tinted_as_a_notebook_tints_them(model_dir):
+    # One colouring rule: the page's words carry the background the notebook's HTML gives them.
+    from im2txt.display import caption_html
+
+    app = open_page(model_dir)
+    app.get("file_uploader")[0].set_value(("x.png", png(4), "image/png"))
+    app.run()
+    (best, *_) = load_captioner(model_dir / "demo").caption(png(4))
+    tinted = [m.value for m in app.markdown if "background:" in m.value]
+    assert len(tinted) == 1
+    page = re.findall(r"background:(hsl\([^)]*\))", tinted[0])
+    notebook = re.findall(r"background:(hsl\([^)]*\))", caption_html(best))
+    assert page == notebook and len(page) == len(best.words)
+
+
 def test_results_export(model_dir):
+    from im2txt import results_csv as formats
     from ui import images
 
     captioner = load_captioner(model_dir / "demo")
@@ -173,9 +203,14 @@ def test_results_export(model_dir):
     data = json.loads(images.results_json(results))
     assert data[0]["image"] == "a.png" and len(data[0]["captions"]) == 3
     assert data[1] == {"image": "b.jpg", "error": "b.jpg: not an image (unrecognised file format)"}
-    rows = list(csv.DictReader(io.StringIO(images.results_csv(results))))
-    assert [r["rank"] for r in rows] == ["1", "2", "3", ""]
-    assert float(rows[0]["probability"]) == pytest.approx(results[0].captions[0].probability)
+    # batch's layout: one line per image, its captions side by side, or its error.
+    text = images.results_csv(results)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["image"] for r in rows] == ["a.png", "b.jpg"]
+    assert [bool(r["caption_3"]) for r in rows] == [True, False]
+    assert rows[1]["error"] == data[1]["error"] and rows[0]["error"] == ""
+    assert float(rows[0]["probability_1"]) == results[0].captions[0].probability
+    assert list(formats.read_csv(io.StringIO(text))) == data  # read back exactly, as batch does
 
 
 def test_picking_samples(model_dir):

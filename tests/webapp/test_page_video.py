@@ -103,7 +103,7 @@ def test_upload_caption_segments_and_downloads(page, clip, monkeypatch):
     assert [b.label for b in page.button if b.label == "Cancel"] == []
     rows = timeline_rows(page)
     assert rows[0] == ["Frame", "Time", "Caption", "Probability"]
-    assert len(rows) >= 2 and rows[1][1].startswith("0:00.0 – ")
+    assert len(rows) >= 2 and rows[1][1].startswith("00:00.0 – ")
     assert all(re.fullmatch(r"\d+\.\d{4}%", row[3]) for row in rows[1:])
     labels = sorted(b.label for b in page.get("download_button"))
     assert labels == ["Download JSON", "Download MP4", "Download SRT", "Download VTT"]
@@ -137,7 +137,7 @@ def test_picking_the_sample_clip(page):
     assert not page.exception and not page.error
     times = [row[1] for row in timeline_rows(page)[1:]]  # a tiny model may repeat a caption
     assert 1 <= len(times) <= 4
-    assert times[0].startswith("0:00.0 – ") and times[-1].endswith(" – 0:08.0")
+    assert times[0].startswith("00:00.0 – ") and times[-1].endswith(" – 00:08.0")
 
 
 def run_clip(page: AppTest, name: str, data: bytes) -> None:
@@ -210,7 +210,8 @@ def test_captioning_at_each_shot_change(page, tmp_path):
     rows = timeline_rows(page)
     assert rows[0] == ["Frame", "Shot", "Time", "Caption", "Probability"]
     assert [row[1] for row in rows[1:]] == ["1", "2", "3"]
-    assert [row[2] for row in rows[1:]] == ["0:00.0 – 0:01.2", "0:01.2 – 0:02.8", "0:02.8 – 0:04.0"]
+    times = ["00:00.0 – 00:01.2", "00:01.2 – 00:02.8", "00:02.8 – 00:04.0"]
+    assert [row[2] for row in rows[1:]] == times
     assert any("3 segment(s) in 3 shot(s)" in c.value for c in page.caption)
     # The other mode is other work: the shot result stays, said to be for other settings.
     page.radio[0].set_value("every N seconds")
