@@ -30,6 +30,7 @@ shots = ShotConfig() if sampling == clips.SAMPLING[1] else None
 every = st.number_input("Caption one frame every … seconds", 0.2, 10.0, DEFAULT_EVERY, 0.5,
                         help="At each shot change: within each shot, from its cut.")  # fmt: skip
 
+data: bytes | memoryview | None
 if upload is not None:
     name, data = upload.name, upload.getbuffer()  # a view: no second copy of a 200 MB upload
 elif sample is not None:
@@ -40,7 +41,7 @@ else:
 model = captioner.info.source
 config = VideoConfig(every=every, decode=settings.decode, shots=shots)
 key = clips.clip_key(data, config, model) if data is not None else None
-if name is not None and st.button("Caption video", type="primary"):
+if name is not None and data is not None and st.button("Caption video", type="primary"):
     clips.start_clip(name, data, config, model)
 # The session's job runs on the server: a rerun or another page and back shows it again.
 clip = clips.follow_clip(key, model)

@@ -18,17 +18,25 @@ from typing import Protocol
 import numpy as np
 import tensorflow as tf
 
-from im2txt.beam_search import Hypothesis, InferenceStep, beam_search, score_denominators
+from im2txt.beam_search import Hypothesis, beam_search, score_denominators
 from im2txt.config import DecodeConfig
-from im2txt.graph_search import GraphInferenceStep, graph_beam_search
+from im2txt.graph_search import graph_beam_search
 
 
 class SearchModel(Protocol):
-    """What decoding needs of a model: the inference step in numpy and as graph ops."""
+    """What decoding needs of a model: the inference step in numpy and as graph ops (the
+    signatures of beam_search.InferenceStep and graph_search.GraphInferenceStep), read-only."""
 
-    state_size: int
-    inference_step: InferenceStep
-    inference_step_graph: GraphInferenceStep
+    @property
+    def state_size(self) -> int: ...
+
+    def inference_step(
+        self, input_feed: np.ndarray, state_feed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def inference_step_graph(
+        self, input_feed: tf.Tensor, state_feed: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]: ...
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ import hashlib
 import html
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import streamlit as st
@@ -212,7 +214,9 @@ def render_clip(clip: ClipResult) -> None:
     # timeline_html). On a phone Streamlit stacks the two.
     player, timeline = st.columns([1, 2] if portrait else [3, 2])
     # A portrait clip as wide as the column would be taller than the screen, controls below it.
-    shown = round(PORTRAIT_HEIGHT * width / height) if portrait else "stretch"
+    shown: int | Literal["stretch"] = (
+        round(PORTRAIT_HEIGHT * width / height) if portrait else "stretch"
+    )
     # One caption on the player: the picture's own, drawn in by render_video, which is also the
     # MP4 the visitor downloads (the original demo's output). No WebVTT track is given to the
     # player: Streamlit turns its first track on, which showed every caption twice, and a clean
@@ -227,7 +231,7 @@ def render_clip(clip: ClipResult) -> None:
     timeline.markdown(timeline_html(clip), unsafe_allow_html=True)
     stem = Path(clip.name).stem
     columns = st.columns(4)
-    downloads = [
+    downloads: list[tuple[str, Callable[[], bytes] | str, str, str]] = [
         # Read from the store only when asked for, not on every rerun.
         ("Download MP4", clip.video.read_bytes, f"{stem}_captioned.mp4", "video/mp4"),
         ("Download SRT", clip.srt, f"{stem}.srt", "application/x-subrip"),
@@ -279,7 +283,8 @@ def timeline_html(clip: ClipResult) -> str:
     for segment, thumbnail in zip(clip.segments, clip.thumbnails, strict=True):
         uri = jpeg_data_uri(thumbnail) if thumbnail is not None else None
         frame = f'<img src="{uri}" alt="">' if uri else ""
-        shot = f'<td class="shot">{segment.shot + 1}</td>' if shots else ""
+        number = "" if segment.shot is None else segment.shot + 1
+        shot = f'<td class="shot">{number}</td>' if shots else ""
         rows.append(
             f'<tr><td class="frame">{frame}</td>{shot}'
             f'<td class="time">{clock(segment.start)} – {clock(segment.end)}</td>'
@@ -296,5 +301,5 @@ def timeline_html(clip: ClipResult) -> str:
 
 def _shot_count(segments: tuple[Segment, ...]) -> int:
     """Shots the segments span; 0 when shots were not detected."""
-    shots = {segment.shot for segment in segments}
-    return 0 if None in shots or not shots else max(shots) + 1
+    numbers = [segment.shot for segment in segments if segment.shot is not None]
+    return max(numbers) + 1 if numbers and len(numbers) == len(segments) else 0

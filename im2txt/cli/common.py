@@ -87,7 +87,8 @@ def _decode_setting(field: str, convert: Callable[[str], int | float]) -> Callab
     def parse(text: str) -> int | float:
         value = convert(text)
         try:
-            dataclasses.replace(_DEFAULTS, **{field: value})
+            changes: dict[str, Any] = {field: value}  # one field of DecodeConfig, by name
+            dataclasses.replace(_DEFAULTS, **changes)
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e).removeprefix(f"{field} ")) from None
         return value

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from im2txt.video.config import VideoConfig
 from im2txt.video.ffmpeg import check_output
 from im2txt.video.player import CaptionedVideo
 from im2txt.video.probe import probe
 from im2txt.video.render import default_output, render_video
-from im2txt.video.sampling import Progress, caption_video
+from im2txt.video.sampling import FrameCaptioner, Progress, caption_video
 from im2txt.video.values import VideoInfo
-
-if TYPE_CHECKING:
-    from im2txt.captioner import Captioner
 
 # What a make_captioned_video job adds to a server's memory at its peak (the process and its ffmpeg
 # children): a fixed part, and per pixel of a frame what the decoders, x264's lookahead and threads
@@ -28,7 +24,7 @@ JOB_BYTES_PER_PIXEL = 188
 
 
 def make_captioned_video(
-    captioner: Captioner,
+    captioner: FrameCaptioner,
     video: str | os.PathLike | VideoInfo,
     output: str | os.PathLike | None = None,
     *,

@@ -4,6 +4,7 @@ commands they run."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import tempfile
 import threading
@@ -191,7 +192,7 @@ def render_filters(info: VideoInfo) -> str:
     return ",".join(filters)
 
 
-def check_output(output: str | Path) -> Path:
+def check_output(output: str | os.PathLike) -> Path:
     """The output path if a captioned clip can be written there, else VideoError: a container
     that holds H.264 and AAC named by its suffix, in a folder that exists, not a folder itself."""
     output = Path(output)
@@ -209,7 +210,7 @@ def check_output(output: str | Path) -> Path:
 
 
 def encode_command(
-    info: VideoInfo, output: str, preset: str, crf: int, container: str
+    info: VideoInfo, output: str | os.PathLike, preset: str, crf: int, container: str
 ) -> list[str]:
     width, height = info.output_size
     rate = info.frame_rate

@@ -23,24 +23,32 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
 
+from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
+from im2txt.results import Caption
 from im2txt.video.config import DEFAULT_EVERY, VideoConfig
 from im2txt.video.ffmpeg import Process, check_decoded, decode_command
 from im2txt.video.probe import probe
 from im2txt.video.shots import find_shots, sample_plan, shot_frames
 from im2txt.video.values import Sample, Segment, VideoCaptions, VideoInfo
 
-if TYPE_CHECKING:
-    from im2txt.captioner import Captioner
+
+class FrameCaptioner(Protocol):
+    """What video needs of a captioner: the captions of a batch of frames, as
+    Captioner.caption_many gives them (the work queue's lane offers the same call)."""
+
+    def caption_many(
+        self, images: Sequence[np.ndarray], *, decode: DecodeConfig | None = None
+    ) -> list[list[Caption]]: ...
 
 
 # Upper bound on the bytes of sampled frames held at once while they wait for the captioner.
@@ -67,7 +75,7 @@ class Frame:
 
 def sample_frames(
     video: str | os.PathLike | VideoInfo, every: float = DEFAULT_EVERY
-) -> Iterator[Frame]:
+) -> Generator[Frame]:
     """The frames shown at t = 0, every, 2 * every, ... before the end, decoded one pass.
 
     A generator: frames are decoded as they are consumed; closing it stops ffmpeg. Raises
@@ -93,7 +101,7 @@ def sample_frames(
 
 
 def caption_video(
-    captioner: Captioner,
+    captioner: FrameCaptioner,
     video: str | os.PathLike | VideoInfo,
     *,
     config: VideoConfig | None = None,
@@ -116,7 +124,7 @@ def caption_video(
     expected = max(1, math.ceil(info.duration / step))
     cuts = None
     if config.shots is None:
-        frames: Iterator[Frame] = sample_frames(info, float(step))
+        frames: Generator[Frame] = sample_frames(info, float(step))
     else:
         found = find_shots(info, config.shots, progress)
         cuts = found.cut_times
@@ -196,7 +204,7 @@ def _every_fraction(every: float) -> Fraction:
     return Fraction(every).limit_denominator(1000)
 
 
-def _sample_batch_size(captioner: Captioner, info: VideoInfo) -> int:
+def _sample_batch_size(captioner: FrameCaptioner, info: VideoInfo) -> int:
     """Frames captioned together: the captioner's batch, fewer for very large frames."""
     frame_bytes = info.width * info.height * 3
     return max(1, min(getattr(captioner, "batch_size", 32), SAMPLE_MEMORY // frame_bytes))
