@@ -50,10 +50,10 @@ class ModelConfig:
 
 
 # What a valid DecodeConfig is: the one rule the command line's argument types and the app's
-# sliders use too. A caption holds <S> and at least one word (max_caption_length 1 would stop
-# before the first word is chosen).
+# sliders use too. max_caption_length 1 is the original's: the search stops at <S>, giving one
+# empty partial caption (the original's golden beam-search tests run it).
 MIN_BEAM_SIZE = 1
-MIN_CAPTION_LENGTH = 2
+MIN_CAPTION_LENGTH = 1
 MIN_LENGTH_NORMALIZATION = 0.0
 
 
@@ -73,7 +73,7 @@ class DecodeConfig:
             raise ValueError(f"beam_size must be at least {MIN_BEAM_SIZE}, got {self.beam_size}")
         if self.max_caption_length < MIN_CAPTION_LENGTH:
             raise ValueError(
-                f"max_caption_length must be at least {MIN_CAPTION_LENGTH} (<S> and one word), "
+                f"max_caption_length must be at least {MIN_CAPTION_LENGTH}, "
                 f"got {self.max_caption_length}"
             )
         if not self.length_normalization_factor >= MIN_LENGTH_NORMALIZATION:  # NaN too

@@ -17,7 +17,7 @@ from im2txt.config import (
 
 def test_the_lowest_valid_settings_are_accepted():
     decode = DecodeConfig(MIN_BEAM_SIZE, MIN_CAPTION_LENGTH, MIN_LENGTH_NORMALIZATION)
-    assert (decode.beam_size, decode.max_caption_length) == (1, 2)  # <S> and one word
+    assert (decode.beam_size, decode.max_caption_length) == (1, 1)  # <S> alone, as the original
 
 
 NOT_NEGATIVE = "length_normalization_factor must not be negative, got "
@@ -27,8 +27,7 @@ NOT_NEGATIVE = "length_normalization_factor must not be negative, got "
     ("settings", "message"),
     [
         ({"beam_size": 0}, "beam_size must be at least 1, got 0"),
-        ({"max_caption_length": 1},
-         "max_caption_length must be at least 2 (<S> and one word), got 1"),
+        ({"max_caption_length": 0}, "max_caption_length must be at least 1, got 0"),
         ({"length_normalization_factor": -0.5}, NOT_NEGATIVE + "-0.5"),
         ({"length_normalization_factor": math.nan}, NOT_NEGATIVE + "nan"),
     ],
