@@ -8,8 +8,8 @@ TensorFlow only inside the workers. Install Ray with `pip install -r requirement
 """
 
 from im2txt.batch.archive import BatchInterrupted, BatchSummary, caption_archive
-from im2txt.batch.job import JobOptions, JobPlan
 from im2txt.batch.pipeline import StalledJob
+from im2txt.batch.values import JobOptions, JobPlan
 
 __all__ = [
     "BatchInterrupted",

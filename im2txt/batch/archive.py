@@ -9,9 +9,10 @@ from pathlib import Path
 
 from im2txt.batch.cluster import check_ray
 from im2txt.batch.inputs import expand_inputs
-from im2txt.batch.job import JobOptions, JobPlan, run_job
+from im2txt.batch.job import run_job
 from im2txt.batch.model_package import pack_model
 from im2txt.batch.output import Output, RunSettings
+from im2txt.batch.values import JobOptions, JobPlan
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 

@@ -15,7 +15,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from im2txt.batch.pipeline import Settings, stream_rows
+from im2txt.batch.pipeline import stream_rows
+from im2txt.batch.values import JobPlan
 from im2txt.config import DecodeConfig
 
 _QUEUED_BATCHES = 8
@@ -26,14 +27,14 @@ class RemoteDriver:
     """The pipeline's driver inside the cluster; take() hands over what it has finished."""
 
     def __init__(
-        self, names: list[str], model_files: list, decode: DecodeConfig, settings: Settings
+        self, names: list[str], model_files: list, decode: DecodeConfig, plan: JobPlan
     ) -> None:
         import ray
 
         self._queue: queue.Queue = queue.Queue(maxsize=_QUEUED_BATCHES)
         node = ray.get_runtime_context().get_node_id()
         # [ObjectRef]: in a list, so Ray hands over the reference, not the files.
-        args = (names, model_files[0], decode, settings, node)
+        args = (names, model_files[0], decode, plan, node)
         threading.Thread(target=self._run, args=args, daemon=True).start()
 
     def _run(self, *args) -> None:
@@ -58,7 +59,7 @@ class RemoteDriver:
 
 
 def relay_rows(
-    names: Sequence[str], model_files, decode: DecodeConfig, settings: Settings
+    names: Sequence[str], model_files, decode: DecodeConfig, plan: JobPlan
 ) -> Iterator[list[dict]]:
     """stream_rows, run by a RemoteDriver on the cluster's head node."""
     import ray
@@ -67,7 +68,7 @@ def relay_rows(
     driver: Any = (
         ray.remote(RemoteDriver)
         .options(num_cpus=0, resources={"node:__internal_head__": 0.001})
-        .remote(list(names), [model_files], decode, settings)
+        .remote(list(names), [model_files], decode, plan)
     )
     while True:
         for kind, value in ray.get(driver.take.remote(_POLL_SECONDS)):

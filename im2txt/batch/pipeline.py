@@ -17,8 +17,8 @@ import logging
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
+from im2txt.batch.values import JobPlan
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
 
@@ -30,30 +30,15 @@ NODE_ID_LABEL = "ray.io/node-id"
 _ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(\w*(?:Error|Exception)): (.+)$")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """How the pipeline runs (decided by job.run_job from the cluster's resources)."""
-
-    batch_size: int
-    stall_seconds: float
-    workers: int
-    cpus_per_worker: float
-    threads_per_worker: int
-    # For messages: "embedded Ray", "Ray cluster at ...".
-    where: str
-    # The folder the model was read from (a worker's errors name it, not its copy).
-    model_source: str
-
-
 class StalledJob(Im2txtError):
-    """Nothing moved in the job for Settings.stall_seconds."""
+    """Nothing moved in the job for JobPlan.stall_seconds."""
 
 
 def stream_rows(
     names: Sequence[str],
     model_files,
     decode: DecodeConfig,
-    settings: Settings,
+    plan: JobPlan,
     driver_node: str,
 ) -> Iterator[list[dict]]:
     """Batches of rows (caption --json's dicts), in input order. `model_files` is the object
@@ -67,14 +52,14 @@ def stream_rows(
     from im2txt.batch.worker import CaptionWorker
 
     context = DataContext.get_current()
-    context.execution_no_progress_timeout_s = settings.stall_seconds
+    context.execution_no_progress_timeout_s = plan.stall_seconds
     context.enable_progress_bars = False  # the caller shows progress
     logging.getLogger("ray.data._internal.progress").addFilter(_no_progress_bar_notice)
     context.execution_options.preserve_order = True
 
-    workers = settings.workers
+    workers = plan.workers
     # A small job still gives every worker a share.
-    batch_size = max(1, min(settings.batch_size, math.ceil(len(names) / workers)))
+    batch_size = max(1, min(plan.batch_size, math.ceil(len(names) / workers)))
     blocks = math.ceil(len(names) / batch_size)
     dataset: ray.data.Dataset = ray.data.from_items(
         [{"image": name} for name in names], override_num_blocks=blocks
@@ -94,14 +79,14 @@ def stream_rows(
         CaptionWorker,
         batch_size=batch_size,
         compute=ActorPoolStrategy(size=workers),
-        num_cpus=settings.cpus_per_worker,
+        num_cpus=plan.cpus_per_worker,
         # [ObjectRef]: in a list, so the workers get the reference and fetch the files
         # themselves, once each.
         fn_constructor_kwargs={
             "model_files": [model_files],
-            "source": settings.model_source,
+            "source": plan.model_source,
             "decode": decode,
-            "threads": settings.threads_per_worker,
+            "threads": plan.threads_per_worker,
         },
     )
     try:
@@ -109,9 +94,9 @@ def stream_rows(
             yield [json.loads(record) for record in batch["record"]]
     except ExecutionTimeoutError:
         raise StalledJob(
-            f"nothing moved in {settings.stall_seconds:.0f} s: {workers} worker"
-            f"{'s' * (workers != 1)} of {settings.cpus_per_worker:g} CPU each asked of "
-            f"{settings.where} ({_resources(ray)}); is another job holding its CPUs? (lower "
+            f"nothing moved in {plan.stall_seconds:.0f} s: {workers} worker"
+            f"{'s' * (workers != 1)} of {plan.cpus_per_worker:g} CPU each asked of "
+            f"{plan.where} ({_resources(ray)}); is another job holding its CPUs? (lower "
             "--workers, free the cluster, or wait longer: RAY_DATA_EXECUTION_NO_PROGRESS_"
             "TIMEOUT_S)"
         ) from None

@@ -15,7 +15,7 @@ from im2txt.cli.common import (
 
 
 def add(commands) -> None:
-    from im2txt.batch.job import DEFAULT_BATCH_SIZE
+    from im2txt.batch.values import DEFAULT_BATCH_SIZE
 
     parser = commands.add_parser(
         "batch",
@@ -54,7 +54,7 @@ def add(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from im2txt.batch.archive import BatchInterrupted, caption_archive
-    from im2txt.batch.job import JobOptions, JobPlan
+    from im2txt.batch.values import JobOptions, JobPlan
 
     options = JobOptions(address=args.address, workers=args.workers, batch_size=args.batch_size)
     progress = stderr_progress("Captioning")
