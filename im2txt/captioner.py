@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +15,7 @@ from im2txt.config import DecodeConfig, ModelConfig, ModelInfo
 from im2txt.errors import Im2txtError, ModelError
 from im2txt.image_loading import ImageInput, describe, load_image
 from im2txt.image_processing import preprocess
+from im2txt.progress import ImageProgress
 from im2txt.results import Caption, CaptionBatch, ImageCaptions
 from im2txt.storage import discovery
 from im2txt.storage.model_files import read_model
@@ -23,8 +24,6 @@ from im2txt.vocabulary import Vocabulary
 if TYPE_CHECKING:
     from im2txt.decoder import Decoder, Route
     from im2txt.model import ShowAndTellModel
-
-Progress = Callable[[int, int], None]
 
 
 class Captioner:
@@ -72,7 +71,7 @@ class Captioner:
         images: Sequence[ImageInput],
         *,
         decode: DecodeConfig | None = None,
-        progress: Progress | None = None,
+        progress: ImageProgress | None = None,
     ) -> list[list[Caption]]:
         """Captions of many images, batched; the same as caption() on each; raises on bad input."""
         results = self._caption(images, None, decode or DecodeConfig(), progress, strict=True)
@@ -84,7 +83,7 @@ class Captioner:
         *,
         names: Sequence[str] | None = None,
         decode: DecodeConfig | None = None,
-        progress: Progress | None = None,
+        progress: ImageProgress | None = None,
     ) -> CaptionBatch:
         """Like caption_many, but a bad image gives an error entry and the others still run."""
         return CaptionBatch(
@@ -106,7 +105,7 @@ class Captioner:
         images: Sequence[ImageInput],
         names: Sequence[str] | None,
         decode: DecodeConfig,
-        progress: Progress | None,
+        progress: ImageProgress | None,
         strict: bool,
     ) -> list[ImageCaptions]:
         """Chunks of batch_size images: decoded in two threads while the encoder takes each one

@@ -15,9 +15,7 @@ from im2txt.batch.output import Output, RunSettings
 from im2txt.batch.values import JobOptions, JobPlan
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
-
-# (images written by this run so far, images this run has to write)
-Progress = Callable[[int, int], None]
+from im2txt.progress import ImageProgress
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -58,7 +56,7 @@ def caption_archive(
     decode: DecodeConfig | None = None,
     options: JobOptions | None = None,
     on_plan: Callable[[JobPlan], None] | None = None,
-    progress: Progress | None = None,
+    progress: ImageProgress | None = None,
 ) -> BatchSummary:
     """Caption every image `inputs` name into `out` (.jsonl, .csv or .parquet) on Ray.
 

@@ -179,9 +179,9 @@ def positive_float(text: str) -> float:
     return value
 
 
-class ByteProgress:
-    """(bytes done, bytes expected or None) -> one updating stderr line, a bar when the size is
-    known; finish() ends the line."""
+class ByteBar:
+    """A ByteProgress (im2txt/progress.py) drawn as one updating stderr line, a bar when the size
+    is known; finish() ends the line."""
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -205,17 +205,17 @@ class ByteProgress:
             self.shown = ""
 
 
-class FileProgress:
-    """(file name, bytes done, bytes expected or None) -> a ByteProgress line per file."""
+class FileBars:
+    """A FileProgress (im2txt/progress.py) drawn as a ByteBar line per file."""
 
     def __init__(self) -> None:
         self.name: str | None = None
-        self.bar: ByteProgress | None = None
+        self.bar: ByteBar | None = None
 
     def __call__(self, name: str, done: int, total: int | None) -> None:
         if self.bar is None or name != self.name:
             self.finish()
-            self.name, self.bar = name, ByteProgress(name)
+            self.name, self.bar = name, ByteBar(name)
         self.bar(done, total)
 
     def finish(self) -> None:

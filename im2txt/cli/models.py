@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from im2txt.cli.common import ByteProgress, FileProgress
+from im2txt.cli.common import ByteBar, FileBars
 from im2txt.errors import DownloadError
 from im2txt.storage import catalogue, discovery, download, install, locations
 from im2txt.storage.bundle import WEIGHTS_FILE
@@ -92,7 +92,7 @@ def catalogue_lines() -> list[str]:
 def _download_url(args: argparse.Namespace) -> int:
     dest = Path(args.dest) if args.dest else locations.coco_destination()
     print(f"Downloading {shown_url(args.model)} to {dest}", file=sys.stderr)
-    progress = ByteProgress("Received")
+    progress = ByteBar("Received")
     try:
         path = download.download_model(
             args.model, dest, sha256=args.sha256, force=args.force, progress=progress
@@ -108,7 +108,7 @@ def _install_named(args: argparse.Namespace) -> int:
     model = catalogue.find_model(args.model)
     dest = Path(args.dest) if args.dest else install.default_folder(model)
     print(f"Downloading {model.name} ({model.size / 1e6:.0f} MB) to {dest}", file=sys.stderr)
-    progress = FileProgress()
+    progress = FileBars()
     try:
         installed = install.install_model(
             model.name, dest, force=args.force, mirror=args.mirror, progress=progress

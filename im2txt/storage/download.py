@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from im2txt.progress import ByteProgress
 from im2txt.storage import catalogue, locations
-from im2txt.storage.fetch import TIMEOUT, Progress
+from im2txt.storage.fetch import TIMEOUT
 from im2txt.storage.install import check_model, default_folder, install
 
 # check_model and default_destination are install's and locations', still importable from here.
@@ -18,7 +19,7 @@ def download_model(
     dest: str | Path | None = None,
     sha256: str | None = None,
     force: bool = False,
-    progress: Progress | None = None,
+    progress: ByteProgress | None = None,
     timeout: float = TIMEOUT,
 ) -> Path:
     """Download an archive of a model and install it as the folder `dest` (default model/coco).

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from im2txt.errors import DownloadError
-from im2txt.storage.fetch import Fetched, Progress, check_url, fetch, opener, reason
+from im2txt.progress import ByteProgress
+from im2txt.storage.fetch import Fetched, check_url, fetch, opener, reason
 
 # A confirmation page is a few kB; anything larger served as HTML is not one.
 _MAX_PAGE = 1 << 20
@@ -24,7 +25,7 @@ _MAX_PAGES = 3
 def fetch_drive_file(
     url: str,
     target: Path,
-    progress: Progress | None,
+    progress: ByteProgress | None,
     timeout: float,
     algorithms: Sequence[str] = ("sha256",),
 ) -> Fetched:

@@ -8,16 +8,13 @@ import http.cookiejar
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from im2txt.errors import DownloadError
-
-# (bytes received, bytes expected or None when the server does not say).
-Progress = Callable[[int, int | None], None]
-
+from im2txt.progress import ByteProgress
 
 SCHEMES = ("http", "https")
 
@@ -89,7 +86,7 @@ class Fetched:
 def fetch(
     url: str,
     target: Path,
-    progress: Progress | None,
+    progress: ByteProgress | None,
     timeout: float,
     algorithms: Sequence[str] = ("sha256",),
     through: urllib.request.OpenerDirector | None = None,

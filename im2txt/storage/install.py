@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from im2txt.errors import DownloadError, ModelError
+from im2txt.progress import FileProgress
 from im2txt.storage import bundle, catalogue, checkpoint, discovery, locations
 from im2txt.storage.archives import unpack
 from im2txt.storage.catalogue import ArchiveMember, NamedModel, RemoteFile, Source
@@ -41,9 +42,6 @@ from im2txt.weights import weight_shapes
 
 # Written beside an installed catalogue model: which one it is and where it came from.
 PROVENANCE_FILE = "im2txt-source.json"
-
-# (file name, bytes received, bytes expected or None).
-FileProgress = Callable[[str, int, int | None], None]
 
 
 class NoSourceWorked(DownloadError):

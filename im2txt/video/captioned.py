@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
+from im2txt.progress import StageProgress
 from im2txt.video.config import VideoConfig
 from im2txt.video.ffmpeg import check_output
 from im2txt.video.player import CaptionedVideo
 from im2txt.video.probe import probe
 from im2txt.video.render import default_output, render_video
-from im2txt.video.sampling import FrameCaptioner, Progress, caption_video
+from im2txt.video.sampling import FrameCaptioner, caption_video
 from im2txt.video.values import VideoInfo
 
 # What a make_captioned_video job adds to a server's memory at its peak (the process and its ffmpeg
@@ -29,7 +30,7 @@ def make_captioned_video(
     output: str | os.PathLike | None = None,
     *,
     config: VideoConfig | None = None,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     name: str | None = None,
 ) -> CaptionedVideo:
     """Caption a clip and render it: caption_video, then render_video to `output`.

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from im2txt.errors import VideoError
+from im2txt.progress import StageProgress
 from im2txt.video.config import MAX_DURATION
 from im2txt.video.ffmpeg import (
     CONTAINERS,
@@ -32,7 +33,7 @@ from im2txt.video.ffmpeg import (
 )
 from im2txt.video.overlay import CaptionBand, caption_band
 from im2txt.video.probe import probe
-from im2txt.video.sampling import Progress, check_duration
+from im2txt.video.sampling import check_duration
 from im2txt.video.values import Segment, VideoInfo, segment_at
 
 # x264's speed/size trade-off. Rendering a 30 s 720p test pattern on two busy cores at crf 23:
@@ -49,7 +50,7 @@ def render_video(
     video: str | os.PathLike | VideoInfo,
     segments: Sequence[Segment],
     output: str | os.PathLike,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     preset: str = X264_PRESET,
     crf: int = X264_CRF,
     max_duration: float | None = MAX_DURATION,
@@ -98,7 +99,7 @@ def _render_frames(
     segments: Sequence[Segment],
     decoder: Process,
     encoder: Process,
-    progress: Progress | None,
+    progress: StageProgress | None,
 ) -> None:
     """Frames from the decoder, each with its segment's band, into the encoder."""
     width, height = info.output_size

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,6 +34,7 @@ from PIL import Image
 
 from im2txt.config import DecodeConfig
 from im2txt.errors import VideoError
+from im2txt.progress import StageProgress
 from im2txt.results import Caption
 from im2txt.video.config import DEFAULT_EVERY, VideoConfig
 from im2txt.video.ffmpeg import Process, check_decoded, decode_command
@@ -53,11 +54,6 @@ class FrameCaptioner(Protocol):
 
 # Upper bound on the bytes of sampled frames held at once while they wait for the captioner.
 SAMPLE_MEMORY = 256 * 2**20
-
-# progress(stage, done, total): stage is "shots" (frames searched for cuts), "captioning" (samples)
-# or "rendering" (frames). Totals are estimates from the header until the last call, where
-# done == total.
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,7 +101,7 @@ def caption_video(
     video: str | os.PathLike | VideoInfo,
     *,
     config: VideoConfig | None = None,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
 ) -> VideoCaptions:
     """Caption the frames shown every `config.every` seconds, in batches, and merge them into
     segments.

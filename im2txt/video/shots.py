@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from im2txt.errors import VideoError
+from im2txt.progress import StageProgress
 from im2txt.video.ffmpeg import Process, check_decoded, decode_command, url
 from im2txt.video.values import VideoInfo
 
@@ -93,7 +94,7 @@ class Shots:
 def find_shots(
     info: VideoInfo,
     config: ShotConfig | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: StageProgress | None = None,
 ) -> Shots:
     """Decode every frame small, detect cuts and fades, drop the cuts of too-short shots.
 
@@ -187,7 +188,7 @@ def _marks(times: Sequence[Fraction], wanted: Sequence[int]) -> str:
 
 
 def _detect(
-    info: VideoInfo, threshold: float, progress: Callable[[str, int, int], None] | None
+    info: VideoInfo, threshold: float, progress: StageProgress | None
 ) -> tuple[list[Fraction], set[int]]:
     """Every frame's time, and the frames the detectors start a shot at (before merging)."""
     # PySceneDetect brings OpenCV: ~0.5 s to import, and only shot detection needs it.
