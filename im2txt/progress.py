@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-# (images done, images in all): Captioner.caption_many/caption_each, batch.caption_archive.
+# (images done, images in all): Captioner.caption_many/caption_each, batch.caption_archive,
+# the demo's scenes drawn and scored.
 ImageProgress = Callable[[int, int], None]
 
 # (stage, done, total): a video's stages, "shots" (frames searched for cuts), "captioning"

@@ -7,7 +7,7 @@ the training scenes (a different seed stream).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +16,7 @@ from im2txt.config import DecodeConfig
 from im2txt.demo import scene_grammar, scenes
 from im2txt.demo.bleu import corpus_bleu
 from im2txt.demo.values import COLOURS, SHAPES, Accuracy, EvalReport, Scene
+from im2txt.progress import ImageProgress
 
 if TYPE_CHECKING:
     from im2txt.captioner import Captioner
@@ -70,7 +71,7 @@ def evaluate(
     captioner: Captioner,
     scene_list: Sequence[Scene],
     decode: DecodeConfig | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ImageProgress | None = None,
 ) -> EvalReport:
     """Score the top beam-search caption of each scene (see EvalReport); progress(done, total)."""
     results = captioner.caption_many(

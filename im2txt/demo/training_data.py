@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +14,7 @@ from im2txt.demo.network import (
     object_labels,
 )
 from im2txt.image_processing import preprocess
+from im2txt.progress import ImageProgress
 from im2txt.vocabulary import END_WORD, START_WORD, Vocabulary
 
 # Training scenes come from SeedSequence((seed, 0)); evaluation.py's held-out ones from another
@@ -37,7 +37,7 @@ def training_scenes(
     count: int,
     config: ModelConfig,
     vocab: Vocabulary,
-    progress: Callable[[int, int], None] | None,
+    progress: ImageProgress | None,
 ) -> Dataset:
     rng = np.random.default_rng(np.random.SeedSequence((seed, TRAIN_STREAM)))
     images = np.empty((count, config.image_height, config.image_width, 3), np.float16)
