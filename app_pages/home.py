@@ -18,13 +18,13 @@ fetch.installed_note()
 root = discovery.model_root()
 found = discovery.find_models(root)
 if not found:
-    st.warning(f"No model in `{models.shown(str(root))}`. {models.COCO_HELP}")
+    st.warning(f"No model in `{models.public_text(str(root))}`. {models.COCO_HELP}")
 in_use = next((m for m in found if m.usable), None)
 for model in found:
     mark = " — **in use**" if model is in_use else ""
-    line = f"- {model.label} in `{models.shown(str(model.path))}`{mark}"
+    line = f"- {model.label} in `{models.public_text(str(model.path))}`{mark}"
     if model.problem:
-        line += f"  \n  ⚠️ cannot be used: {models.shown(model.problem)}"
+        line += f"  \n  ⚠️ cannot be used: {models.public_text(model.problem)}"
     st.markdown(line)
 
 if not models.coco_model_present():

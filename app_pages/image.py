@@ -39,7 +39,7 @@ if run.error:
     st.error(run.error)
     st.stop()
 st.caption(images.summary(run, settings.decode.beam_size))
-images.render_results(run, settings.shown, charts=charts)
+images.render_results(run, settings.captions_shown, charts=charts)
 
 left, right = st.columns(2)
 left.download_button("Download JSON", images.results_json(run.results), "captions.json",

@@ -187,12 +187,12 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 rss, peak = memory(pid)
                 worst = max(worst, peak)
-                shown = "captioned, shown" if outcome == "shown" else f"refused: {outcome}"
+                cell = "captioned, shown" if outcome == "shown" else f"refused: {outcome}"
                 if kind_page == "video" and outcome == "shown":
-                    shown = "rendered, shown"
+                    cell = "rendered, shown"
                 mark = "ok" if peak <= BOUND_MB else "OVER"
                 size = f"{path.stat().st_size / 1e6:,.1f} MB"
-                print(f"| {kind} | {what} | {size} | {shown[:70]} | {seconds:.0f} | "
+                print(f"| {kind} | {what} | {size} | {cell[:70]} | {seconds:.0f} | "
                       f"{peak:,.0f} MB | {rss:,.0f} MB | {BOUND_MB:,} MB {mark} |",
                       flush=True)  # fmt: skip
             print(f"\nworst peak {worst:,.0f} MB against the bound of {BOUND_MB:,} MB")
@@ -204,8 +204,8 @@ def main() -> None:
             for kind, kind_page, path, what in files:
                 if kind_page == "image":
                     peak, status, last = cli_peak(models / "coco", path)
-                    shown = f"{status}" + (f" ({last[:60]})" if status else "")
-                    print(f"| {kind} | {what} | {peak:,.0f} MB | {shown} |", flush=True)
+                    exit_status = f"{status}" + (f" ({last[:60]})" if status else "")
+                    print(f"| {kind} | {what} | {peak:,.0f} MB | {exit_status} |", flush=True)
 
 
 if __name__ == "__main__":

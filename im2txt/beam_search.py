@@ -22,7 +22,7 @@ InferenceStep = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
 # Candidate words less probable than this are never taken (the original's threshold).
 _MIN_PROBABILITY = 1e-12
 
-_DEFAULT_CONFIG = DecodeConfig()
+_DEFAULT_DECODE = DecodeConfig()
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,10 @@ def beam_search(
     inference_step: InferenceStep,
     start_id: int,
     end_id: int,
-    config: DecodeConfig = _DEFAULT_CONFIG,
+    decode: DecodeConfig = _DEFAULT_DECODE,
     early_stop: bool = True,
 ) -> list[list[Hypothesis]]:
-    """Captions for each image, best score first, at most config.beam_size per image.
+    """Captions for each image, best score first, at most decode.beam_size per image.
 
     initial_states: [num_images, state_size], the states after feed_image.
     inference_step: one LSTM step for a batch of (previous word, state) rows; it must treat rows
@@ -117,12 +117,12 @@ def beam_search(
     """
     initial_states = np.asarray(initial_states)
     num_images = initial_states.shape[0]
-    beam_size = config.beam_size
-    factor = config.length_normalization_factor
+    beam_size = decode.beam_size
+    factor = decode.length_normalization_factor
     # Largest denominator any complete score can get, for the early-stop bound (see _settled).
     # Taken over every possible length rather than as max_caption_length ** factor, so that the
     # bound holds even if the computed power were not monotone in its last bit.
-    max_denominator = max(score_denominators(config))
+    max_denominator = max(score_denominators(decode))
 
     partial_captions = [_TopN(beam_size) for _ in range(num_images)]
     complete_captions = [_TopN(beam_size) for _ in range(num_images)]
@@ -131,7 +131,7 @@ def beam_search(
     running = list(range(num_images))
     states = initial_states  # the array every partial entry's `row` points into
 
-    for _ in range(config.max_caption_length - 1):
+    for _ in range(decode.max_caption_length - 1):
         if not running:
             break
         # Rows of this round: each running image's partial captions, in heap-array order.
@@ -200,12 +200,12 @@ def beam_search(
     return results
 
 
-def score_denominators(config: DecodeConfig) -> list[float]:
+def score_denominators(decode: DecodeConfig) -> list[float]:
     """What a complete caption of n tokens (<S> and </S> counted) has its log-probability divided
     by to rank it, for n = 1 .. max_caption_length: n ** length_normalization_factor, or 1.0
     without length normalization (dividing by 1.0 changes no float)."""
-    factor = config.length_normalization_factor
-    return [n**factor if factor > 0 else 1.0 for n in range(1, config.max_caption_length + 1)]
+    factor = decode.length_normalization_factor
+    return [n**factor if factor > 0 else 1.0 for n in range(1, decode.max_caption_length + 1)]
 
 
 def _settled(partial: _TopN, complete: _TopN, max_denominator: float) -> bool:

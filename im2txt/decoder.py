@@ -102,7 +102,7 @@ class Decoder:
         return Route(graph=graph, build=graph and not self.ready)
 
     def search(
-        self, initial_states: np.ndarray, config: DecodeConfig, route: Route = GRAPH
+        self, initial_states: np.ndarray, decode: DecodeConfig, route: Route = GRAPH
     ) -> list[list[Hypothesis]]:
         """Each image's hypotheses, best first, exactly as beam_search.beam_search returns them.
 
@@ -115,12 +115,12 @@ class Decoder:
         if not route.graph:
             with self._lock:
                 self.exact_images += len(initial_states)
-            return self._exact(initial_states, config)
-        denominators = score_denominators(config)
+            return self._exact(initial_states, decode)
+        denominators = score_denominators(decode)
         found = self._search(
             tf.constant(initial_states),
-            tf.constant(config.beam_size, tf.int32),
-            tf.constant(config.max_caption_length, tf.int32),
+            tf.constant(decode.beam_size, tf.int32),
+            tf.constant(decode.max_caption_length, tf.int32),
             tf.constant(denominators, tf.float64),
         )
         tokens = found.tokens.numpy()
@@ -143,7 +143,7 @@ class Decoder:
         ]
         again = [image for image in range(len(initial_states)) if tied[image]]
         if again:
-            exact = self._exact(initial_states[again], config)
+            exact = self._exact(initial_states[again], decode)
             for image, hypotheses in zip(again, exact, strict=True):
                 results[image] = hypotheses
         self.ready = True
@@ -152,9 +152,9 @@ class Decoder:
             self.graph_images += len(initial_states) - len(again)
         return results
 
-    def _exact(self, initial_states: np.ndarray, config: DecodeConfig) -> list[list[Hypothesis]]:
+    def _exact(self, initial_states: np.ndarray, decode: DecodeConfig) -> list[list[Hypothesis]]:
         return beam_search(
-            initial_states, self.model.inference_step, self.start_id, self.end_id, config
+            initial_states, self.model.inference_step, self.start_id, self.end_id, decode
         )
 
     def _search_graph(self, states, beam_size, max_caption_length, denominators):

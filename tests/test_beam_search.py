@@ -90,9 +90,9 @@ def table_model(tables: list[np.ndarray], calls: list[int] | None = None):
     return inference_step
 
 
-def run_tables(tables, config: DecodeConfig, early_stop: bool = True, calls=None):
+def run_tables(tables, decode: DecodeConfig, early_stop: bool = True, calls=None):
     states = np.arange(len(tables), dtype=np.float32)[:, None]
-    return beam_search(states, table_model(tables, calls), S, E, config, early_stop=early_stop)
+    return beam_search(states, table_model(tables, calls), S, E, decode, early_stop=early_stop)
 
 
 def hyp(probabilities: np.ndarray, words: str, factor: float = 0.0) -> Hypothesis:
@@ -149,8 +149,8 @@ T1_GOLDEN = [
 @pytest.mark.parametrize("early_stop", [True, False])
 @pytest.mark.parametrize(("beam_size", "max_length", "factor", "expected"), T1_GOLDEN)
 def test_golden_t1(beam_size, max_length, factor, expected, early_stop):
-    config = DecodeConfig(beam_size, max_length, factor)
-    (result,) = run_tables([T1], config, early_stop)
+    decode = DecodeConfig(beam_size, max_length, factor)
+    (result,) = run_tables([T1], decode, early_stop)
     assert result == [hyp(T1, words, factor) for words in expected]
 
 
@@ -211,9 +211,9 @@ def test_beam_wider_than_vocabulary():
 
 
 def test_images_in_one_batch_match_their_goldens():
-    config = DecodeConfig(2, 4, 0.0)
+    decode = DecodeConfig(2, 4, 0.0)
     calls: list[int] = []
-    results = run_tables([T1, T2, T3, T1], config, calls=calls)
+    results = run_tables([T1, T2, T3, T1], decode, calls=calls)
     assert results == [
         [hyp(T1, "SBE"), hyp(T1, "SACE")],
         [hyp(T2, "SAE"), hyp(T2, "SBE")],
@@ -370,13 +370,13 @@ def test_batched_search_equals_reference_per_image(vocab, seed, factor):
     states = model.initial_states(24)
     for beam_size in range(1, 6):
         for max_length in (1, 2, 5, 14):
-            config = DecodeConfig(beam_size, max_length, factor)
+            decode = DecodeConfig(beam_size, max_length, factor)
             expected = [
                 reference_beam_search(state, model, 0, 1, beam_size, max_length, factor)
                 for state in states
             ]
             for early_stop in (True, False):
-                assert beam_search(states, model, 0, 1, config, early_stop) == expected, (
+                assert beam_search(states, model, 0, 1, decode, early_stop) == expected, (
                     beam_size,
                     max_length,
                     early_stop,
@@ -386,7 +386,7 @@ def test_batched_search_equals_reference_per_image(vocab, seed, factor):
 def test_one_inference_step_per_round_with_every_running_image():
     model = HashModel(2, 10, end_id=1)
     states = model.initial_states(30)
-    config = DecodeConfig(beam_size=3, max_caption_length=12)
+    decode = DecodeConfig(beam_size=3, max_caption_length=12)
     per_image: list[list[int]] = []
     for state in states:
         sizes: list[int] = []
@@ -398,7 +398,7 @@ def test_one_inference_step_per_round_with_every_running_image():
         calls.append(len(word_ids))
         return model(word_ids, states)
 
-    beam_search(states, counting, 0, 1, config, early_stop=False)
+    beam_search(states, counting, 0, 1, decode, early_stop=False)
     rounds = max(len(sizes) for sizes in per_image)
     expected = [sum(s[r] for s in per_image if r < len(s)) for r in range(rounds)]
     assert calls == expected
@@ -416,11 +416,11 @@ def test_early_stop_saves_rounds_and_changes_nothing():
     rows = {w: {"E": 0.6, "A": 0.3, "B": 0.1} for w in "SEAB"}
     probabilities = table(rows, vocab=4)
     for factor, expected_calls in ((0.0, 2), (1.0, 10)):
-        config = DecodeConfig(2, 20, factor)
+        decode = DecodeConfig(2, 20, factor)
         stopped: list[int] = []
         full: list[int] = []
-        early = run_tables([probabilities] * 3, config, early_stop=True, calls=stopped)
-        late = run_tables([probabilities] * 3, config, early_stop=False, calls=full)
+        early = run_tables([probabilities] * 3, decode, early_stop=True, calls=stopped)
+        late = run_tables([probabilities] * 3, decode, early_stop=False, calls=full)
         expected = [hyp(probabilities, "SE", factor), hyp(probabilities, "SAE", factor)]
         assert early == late == [expected] * 3
         assert len(stopped) == expected_calls
@@ -450,9 +450,9 @@ def test_early_stop_is_switched_off_by_values_above_one():
     rows["B"] = {"E": 50.0, "A": 0.1}
     first = table(rows, vocab=4)
     second = table({**rows, "S": {"B": 0.9, "E": 0.1}}, vocab=4)
-    config = DecodeConfig(2, 4, 0.0)
-    results = run_tables([first, second], config, early_stop=True)
-    assert results == run_tables([first, second], config, early_stop=False)
+    decode = DecodeConfig(2, 4, 0.0)
+    results = run_tables([first, second], decode, early_stop=True)
+    assert results == run_tables([first, second], decode, early_stop=False)
     assert results[0] == [hyp(first, "SABE"), hyp(first, "SE")]
 
 
@@ -511,16 +511,16 @@ def test_search_at_coco_size_with_ties():
         return softmax_table[new[:, 0] % num_rows], new.astype(np.float32)
 
     states = rng.integers(0, 1_000_003, size=(100, 1)).astype(np.float32)
-    for config in (DecodeConfig(3, 4, 0.0), DecodeConfig(3, 4, 1.0)):
+    for decode in (DecodeConfig(3, 4, 0.0), DecodeConfig(3, 4, 1.0)):
         expected = [
             reference_beam_search(
-                s, model, 0, 1, 3, 4, config.length_normalization_factor, top=numpy_top
+                s, model, 0, 1, 3, 4, decode.length_normalization_factor, top=numpy_top
             )
             for s in states
         ]
-        assert beam_search(states, model, 0, 1, config) == expected
+        assert beam_search(states, model, 0, 1, decode) == expected
 
 
 def test_decode_config_defaults_are_the_originals():
-    config = DecodeConfig()
-    assert dataclasses.astuple(config) == (3, 20, 0.0)
+    decode = DecodeConfig()
+    assert dataclasses.astuple(decode) == (3, 20, 0.0)

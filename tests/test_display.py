@@ -28,7 +28,7 @@ def caption(words=("a", "red", "circle"), end: float | None = 0.9, seed: int = 0
     return Caption(tuple(words), log_p, probabilities, end)
 
 
-def shown_words(node: Node) -> list[tuple[str, float, str]]:
+def rendered_words(node: Node) -> list[tuple[str, float, str]]:
     """(word, probability from its tooltip, percentage shown under it) per word span."""
     return [
         (span.own_text(), float(span.attrs["title"].removeprefix("p=")), span.one("sub").text)
@@ -38,12 +38,12 @@ def shown_words(node: Node) -> list[tuple[str, float, str]]:
 
 def check_caption(node: Node, expected: Caption) -> None:
     """What a reader sees of one caption agrees with the Caption it came from."""
-    words = shown_words(node)
+    words = rendered_words(node)
     assert [w for w, _, _ in words] == list(expected.words)
     assert [p for _, p, _ in words] == pytest.approx(expected.word_probabilities, abs=1e-6)
     assert [s for _, _, s in words] == [f"{round(100 * p)}%" for p in expected.word_probabilities]
-    shown = node.one(cls="im2txt-probability").text
-    assert float(shown.removeprefix("p=")) == pytest.approx(expected.probability, abs=1e-6)
+    probability = node.one(cls="im2txt-probability").text
+    assert float(probability.removeprefix("p=")) == pytest.approx(expected.probability, abs=1e-6)
     if expected.complete:
         end = node.one(cls="im2txt-end")
         assert float(end.attrs["title"].removeprefix("p=")) == pytest.approx(
@@ -149,9 +149,9 @@ def check_thumbnail(img: Node) -> None:
     """The thumbnail is the picture, upright, shrunk to THUMBNAIL_SIDE: red left, blue right."""
     uri = img.attrs["src"]
     assert uri.startswith("data:image/jpeg;base64,")
-    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
-    assert shown.shape == (THUMBNAIL_SIDE // 2, THUMBNAIL_SIDE, 3)
-    left, right = shown[:, : THUMBNAIL_SIDE // 3], shown[:, -THUMBNAIL_SIDE // 3 :]
+    thumbnail = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+    assert thumbnail.shape == (THUMBNAIL_SIDE // 2, THUMBNAIL_SIDE, 3)
+    left, right = thumbnail[:, : THUMBNAIL_SIDE // 3], thumbnail[:, -THUMBNAIL_SIDE // 3 :]
     assert left.mean(axis=(0, 1)) == pytest.approx([255, 0, 0], abs=12)
     assert right.mean(axis=(0, 1)) == pytest.approx([0, 0, 255], abs=12)
 

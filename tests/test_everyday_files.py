@@ -139,8 +139,8 @@ def test_the_image_page_agrees_with_caption(app, corpus, folder_rows):
         else:
             table = next(tables).value
             assert list(table["Caption"]) == [c["text"] for c in expected["captions"]]
-            shown = [f"{100 * c['probability']:.4f}%" for c in expected["captions"]]
-            assert list(table["Probability"]) == shown, kind.name
+            percentages = [f"{100 * c['probability']:.4f}%" for c in expected["captions"]]
+            assert list(table["Probability"]) == percentages, kind.name
     assert next(tables, None) is None and next(errors, None) is None
 
 

@@ -75,21 +75,21 @@ class GraphHashModel(HashModel):
         return tf.gather(self.graph_table, rows), tf.cast(new, tf.float32)
 
 
-def run_graph(tables, config: DecodeConfig):
+def run_graph(tables, decode: DecodeConfig):
     """(hypotheses per image, decoder, raw graph result) for images of the table models."""
     model = TableModel(tables)
     decoder = Decoder(model, S, E)
     states = np.arange(len(tables), dtype=np.float32)[:, None]
     raw = decoder._search(
-        states, config.beam_size, config.max_caption_length, score_denominators(config)
+        states, decode.beam_size, decode.max_caption_length, score_denominators(decode)
     )
-    return decoder.search(states, config), decoder, raw, model
+    return decoder.search(states, decode), decoder, raw, model
 
 
 @pytest.mark.parametrize(("beam_size", "max_length", "factor", "expected"), T1_GOLDEN)
 def test_golden_t1_in_one_graph_call(beam_size, max_length, factor, expected):
-    config = DecodeConfig(beam_size, max_length, factor)
-    (result,), decoder, raw, model = run_graph([T1], config)
+    decode = DecodeConfig(beam_size, max_length, factor)
+    (result,), decoder, raw, model = run_graph([T1], decode)
     assert result == [hyp(T1, words, factor) for words in expected]
     # Decided by the graph alone: no tie, no call of the numpy inference step.
     assert (decoder.graph_images, decoder.exact_images) == (1, 0)
@@ -109,16 +109,16 @@ def test_ties_are_reported_and_decided_by_the_exact_search():
 
 
 @pytest.mark.parametrize(
-    ("config", "expected"),
+    ("decode", "expected"),
     [
         (DecodeConfig(2, 4, 1.0), ["SADE", "SBE"]),  # SADE evicts the heap's top, SAE
         (DecodeConfig(3, 2, 0.0), ["SA", "SB", "SC"]),  # three equal partial captions
     ],
 )
-def test_more_ties_come_out_as_the_original_ordered_them(config, expected):
-    (result,), decoder, raw, _ = run_graph([T2], config)
+def test_more_ties_come_out_as_the_original_ordered_them(decode, expected):
+    (result,), decoder, raw, _ = run_graph([T2], decode)
     assert raw.tied.numpy().tolist() == [True]
-    factor = config.length_normalization_factor
+    factor = decode.length_normalization_factor
     assert result == [hyp(T2, words, factor) for words in expected]
     assert decoder.exact_images == 1
 
@@ -178,12 +178,12 @@ def test_equals_the_original_search_on_random_models_with_ties(vocab, seed, fact
     states = model.initial_states(24)
     for beam_size in (1, 2, 3, 5, 10):
         for max_length in (1, 2, 5, 14):
-            config = DecodeConfig(beam_size, max_length, factor)
+            decode = DecodeConfig(beam_size, max_length, factor)
             expected = [
                 reference_beam_search(state, model, 0, 1, beam_size, max_length, factor)
                 for state in states
             ]
-            assert decoder.search(states, config) == expected, (beam_size, max_length)
+            assert decoder.search(states, decode) == expected, (beam_size, max_length)
     # A third of the rows are rounded to 1/32: many searches tie, most do not.
     assert decoder.exact_images > 0
     assert decoder.graph_images > 2 * decoder.exact_images
@@ -210,22 +210,22 @@ def test_equals_the_exact_search_at_coco_size_with_ties():
     model = Model()
     decoder = Decoder(model, 0, 1)
     states = rng.integers(0, 1_000_003, size=(100, 1)).astype(np.float32)
-    for config in (DecodeConfig(3, 4, 0.0), DecodeConfig(3, 4, 1.0), DecodeConfig(10, 6, 0.0)):
+    for decode in (DecodeConfig(3, 4, 0.0), DecodeConfig(3, 4, 1.0), DecodeConfig(10, 6, 0.0)):
         expected = [
             reference_beam_search(
                 s,
                 model.inference_step,
                 0,
                 1,
-                config.beam_size,
-                config.max_caption_length,
-                config.length_normalization_factor,
+                decode.beam_size,
+                decode.max_caption_length,
+                decode.length_normalization_factor,
                 top=numpy_top,
             )
             for s in states
         ]
-        assert decoder.search(states, config) == expected
-        assert beam_search(states, model.inference_step, 0, 1, config) == expected
+        assert decoder.search(states, decode) == expected
+        assert beam_search(states, model.inference_step, 0, 1, decode) == expected
     assert decoder.graph_images > 0 and decoder.exact_images > 0
 
 
@@ -245,9 +245,9 @@ def test_the_decoder_routes_a_first_call_for_one_image_step_by_step():
     decoder.warm_up()
     assert decoder.route(1) == Route(graph=True, build=False)
     states = np.zeros((1, 1), np.float32)
-    config = DecodeConfig(beam_size=2, max_caption_length=3)
-    exact = decoder.search(states, config, Route(graph=False, build=False))
-    assert decoder.search(states, config) == exact
+    decode = DecodeConfig(beam_size=2, max_caption_length=3)
+    exact = decoder.search(states, decode, Route(graph=False, build=False))
+    assert decoder.search(states, decode) == exact
     assert (decoder.graph_images, decoder.exact_images) == (1, 1)
 
 

@@ -144,9 +144,9 @@ def test_img2txt_shows_every_photo_with_its_captions(tmp_path, monkeypatch, inst
     for result in expected:
         figure = figures[result.name]
         assert len(figure.all("img")) == 1, result.name  # the thumbnail
-        shown = figure.all("li")
-        assert [words(li) for li in shown] == [c.words for c in result.captions]
-        probabilities = [float(li.one(cls="im2txt-probability").text[2:]) for li in shown]
+        items = figure.all("li")
+        assert [words(li) for li in items] == [c.words for c in result.captions]
+        probabilities = [float(li.one(cls="im2txt-probability").text[2:]) for li in items]
         assert probabilities == pytest.approx([c.probability for c in result.captions], abs=2e-6)
     printed = "".join(outputs(notebook, "text"))
     assert printed.startswith(f"{captioner.info.name}\n{expected[0].name}\n  0) ")

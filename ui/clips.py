@@ -214,7 +214,7 @@ def render_clip(clip: ClipResult) -> None:
     # timeline_html). On a phone Streamlit stacks the two.
     player, timeline = st.columns([1, 2] if portrait else [3, 2])
     # A portrait clip as wide as the column would be taller than the screen, controls below it.
-    shown: int | Literal["stretch"] = (
+    player_width: int | Literal["stretch"] = (
         round(PORTRAIT_HEIGHT * width / height) if portrait else "stretch"
     )
     # One caption on the player: the picture's own, drawn in by render_video, which is also the
@@ -222,7 +222,7 @@ def render_clip(clip: ClipResult) -> None:
     # player: Streamlit turns its first track on, which showed every caption twice, and a clean
     # picture for the track would mean rendering each clip twice (an upload in AVI, MKV, GIF or
     # HEVC cannot be played by a browser as it is). The cues stay a download (SRT, VTT).
-    player.video(str(clip.video), width=shown)
+    player.video(str(clip.video), width=player_width)
     shots = _shot_count(clip.segments)
     found = f" in {shots} shot(s)" if shots else ""
     player.caption(

@@ -38,7 +38,7 @@ VIDEO_TYPES = [suffix.lstrip(".") for suffix in VIDEO_SUFFIXES]
 class DecodeSettings:
     decode: DecodeConfig
     # How many of the decode.beam_size captions to show.
-    shown: int
+    captions_shown: int
 
 
 def decode_controls(max_length: bool = True, length_normalization: bool = True) -> DecodeSettings:
@@ -51,7 +51,9 @@ def decode_controls(max_length: bool = True, length_normalization: bool = True) 
             "Beam size", MIN_BEAM_SIZE, 10, DEFAULTS.beam_size, key="beam_size",
             help="Captions kept at each step of the search (the original used 3).",
         )  # fmt: skip
-        shown = st.slider("Captions to show", 1, beam_size, beam_size, key="shown")
+        captions_shown = st.slider(
+            "Captions to show", 1, beam_size, beam_size, key="captions_shown"
+        )
         length = DEFAULTS.max_caption_length
         normalization = DEFAULTS.length_normalization_factor
         if max_length:
@@ -65,7 +67,7 @@ def decode_controls(max_length: bool = True, length_normalization: bool = True) 
                 help="0 ranks captions by probability (favours short ones); higher values "
                 "divide the log-probability by length ** value.",
             )  # fmt: skip
-    return DecodeSettings(DecodeConfig(beam_size, length, normalization), shown)
+    return DecodeSettings(DecodeConfig(beam_size, length, normalization), captions_shown)
 
 
 def upload_limit_mb() -> int:

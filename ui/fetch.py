@@ -84,7 +84,7 @@ def installed_note() -> None:
 def download_model(source: ModelSource) -> bool:
     """Fetch the operator's choice into the models folder with a progress bar; True once there.
     A failure is one message: each source's reason once, then what to do next."""
-    bar = st.progress(0.0, text=f"Downloading {source.shown}…")
+    bar = st.progress(0.0, text=f"Downloading {source.label}…")
 
     def progress(name: str, done: int, total: int | None) -> None:
         fraction = min(done / total, 1.0) if total else 0.0

@@ -56,7 +56,7 @@ def caption_images(
     except Im2txtError as e:  # a full queue, or the model itself (a vocabulary that does not fit)
         empty = tuple(ImageCaptions(name) for name in names)
         return CaptionRun(empty, (None,) * len(files), 0.0, str(e))
-    shown, previews = [], []
+    final_results, previews = [], []
     for (name, data), result in zip(files, results, strict=True):
         picture = None
         if result.error is None:
@@ -64,9 +64,9 @@ def caption_images(
                 picture = _preview_jpeg(name, data)
             except Im2txtError as e:
                 result = ImageCaptions(name, error=str(e))
-        shown.append(result)
+        final_results.append(result)
         previews.append(picture)
-    return CaptionRun(tuple(shown), tuple(previews), time.perf_counter() - started)
+    return CaptionRun(tuple(final_results), tuple(previews), time.perf_counter() - started)
 
 
 def _files_key(files: tuple[tuple[str, bytes], ...], decode: DecodeConfig) -> str:
@@ -98,7 +98,7 @@ def _images(count: int) -> str:
     return f"{count} image" if count == 1 else f"{count} images"
 
 
-def render_results(run: CaptionRun, shown: int, *, charts: bool = False) -> None:
+def render_results(run: CaptionRun, captions_shown: int, *, charts: bool = False) -> None:
     """Each image of the batch in its own box: the picture and its captions, or one error line."""
     for i, (result, picture) in enumerate(zip(run.results, run.previews, strict=True)):
         with st.container(border=True, key=f"result-{i}"):
@@ -108,7 +108,7 @@ def render_results(run: CaptionRun, shown: int, *, charts: bool = False) -> None
             left, right = st.columns([1, 2])  # side by side on a laptop, stacked on a phone
             left.image(picture, caption=result.name, width="stretch")
             with right:
-                render_captions(result, shown, chart=charts)
+                render_captions(result, captions_shown, chart=charts)
 
 
 def render_words(caption: Caption) -> None:
@@ -125,13 +125,13 @@ def render_words(caption: Caption) -> None:
 _WORD = "color:#000;border-radius:0.25rem;padding:0 0.25rem"
 
 
-def render_captions(result: ImageCaptions, shown: int, *, chart: bool = False) -> None:
+def render_captions(result: ImageCaptions, captions_shown: int, *, chart: bool = False) -> None:
     """Top captions of one image: the best word by word, a table, and a bar chart if asked for.
 
     The chart is off by default: it is the costliest part of a result to make (Altair's spec on
     the server, Vega in the browser: with 8 visitors at once, 0.7 s of server time per chart)
     and it shows the table's numbers again."""
-    captions = result.captions[:shown]
+    captions = result.captions[:captions_shown]
     st.markdown(f"**{_escape(captions[0].text) or '(empty caption)'}**")
     render_words(captions[0])
     # A static table, not st.dataframe: its cells wrap, so that no caption is cut on a phone (a

@@ -38,10 +38,10 @@ def get_captioner() -> Captioner | None:
         skipped = discovery.skipped_models()
         captioner = load_model(str(discovery.default_model().path))
     except Im2txtError as e:
-        st.error(f"No model could be loaded: {shown(str(e))}")
+        st.error(f"No model could be loaded: {public_text(str(e))}")
         return None
     for model in skipped:
-        st.warning(f"Not using {model.label}: {shown(model.problem or '')}", icon="⚠️")
+        st.warning(f"Not using {model.label}: {public_text(model.problem or '')}", icon="⚠️")
     return captioner
 
 
@@ -52,11 +52,11 @@ def model_sidebar() -> None:
         try:
             found = discovery.default_model()
         except Im2txtError as e:
-            st.error(shown(str(e)))
+            st.error(public_text(str(e)))
             return
         # Only its name: what the demo model cannot do is said once, on the page, with the offer
         # of the COCO model (a phone shows no sidebar until it is opened).
-        st.markdown(f"**{found.label}**  \n`{shown(str(found.path))}`")
+        st.markdown(f"**{found.label}**  \n`{public_text(str(found.path))}`")
 
 
 def model_caption(captioner: Captioner) -> None:
@@ -71,7 +71,7 @@ def coco_model_present() -> bool:
     return any(m.usable and m.kind == "coco" for m in discovery.find_models())
 
 
-def shown(text: str) -> str:
+def public_text(text: str) -> str:
     """Text for visitors with the server's folders left out: the models folder is called by its
     name, the app's folder and the installed package are left out of paths."""
     for folder, name in (

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from im2txt.errors import DownloadError
 from im2txt.storage import catalogue
-from im2txt.storage.fetch import check_url, normalised_sha256, shown_url
+from im2txt.storage.fetch import check_url, normalised_sha256, public_url
 
 # What an operator sets: keys of the app's secrets, else environment variables.
 SECRET_KEYS = (
@@ -55,9 +55,9 @@ class ModelSource:
     visitors: bool | None = None
 
     @property
-    def shown(self) -> str:
+    def label(self) -> str:
         """What is downloaded, for people."""
-        return shown_url(self.url) if self.url else f"{self.name} from where it is published"
+        return public_url(self.url) if self.url else f"{self.name} from where it is published"
 
     @property
     def model(self) -> catalogue.NamedModel:

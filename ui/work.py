@@ -66,17 +66,17 @@ def follow(ticket: Ticket, what: str) -> None:
     """Show the ticket's place, estimated start and progress, updated until it is done. A rerun
     (the visitor touching a widget) stops this display, not the work."""
     box = st.empty()
-    shown = None
+    last_line = None
     while not ticket.wait(POLL):
         line = status_line(ticket.status(), what)
-        if line == shown:
+        if line == last_line:
             continue
         fraction, text = line
         if fraction is None:  # waiting, or nothing counted yet: a line, no bar
             box.caption(text)
         else:
             box.progress(fraction, text=text)
-        shown = line
+        last_line = line
     box.empty()
 
 

@@ -142,18 +142,18 @@ def stage_progress():
 
 def stderr_progress(label: str):
     """A progress bar on stderr, redrawn when it moves; one line at the end when not a terminal."""
-    shown = {"filled": -1}
+    drawn = {"filled": -1}
     live = sys.stderr.isatty()
 
     def report(done: int, total: int) -> None:
         width = 30
         filled = width * min(done, total) // max(total, 1)
         finished = done >= total
-        if (live and filled != shown["filled"]) or finished:
+        if (live and filled != drawn["filled"]) or finished:
             bar = f"{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
             print(f"\r{bar}" if live else bar, end="\n" if finished else "", file=sys.stderr,
                   flush=True)  # fmt: skip
-            shown["filled"] = filled
+            drawn["filled"] = filled
 
     return report
 
@@ -185,7 +185,7 @@ class ByteBar:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.shown = ""
+        self.printed = ""
 
     def __call__(self, done: int, total: int | None) -> None:
         if total:
@@ -195,14 +195,14 @@ class ByteBar:
             text = f"{self.label} {bar}{done / 1e6:.1f}/{total / 1e6:.1f} MB"
         else:
             text = f"{self.label} {done / 1e6:.1f} MB"
-        if text != self.shown:
+        if text != self.printed:
             print(f"\r{text}", end="", file=sys.stderr, flush=True)
-            self.shown = text
+            self.printed = text
 
     def finish(self) -> None:
-        if self.shown:
+        if self.printed:
             print(file=sys.stderr)
-            self.shown = ""
+            self.printed = ""
 
 
 class FileBars:

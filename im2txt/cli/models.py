@@ -12,7 +12,7 @@ from im2txt.storage import catalogue, discovery, download, install, locations
 from im2txt.storage.bundle import WEIGHTS_FILE
 from im2txt.storage.catalogue import DEFAULT_MODEL
 from im2txt.storage.convert import convert_model
-from im2txt.storage.fetch import shown_url
+from im2txt.storage.fetch import public_url
 
 
 def add_download(commands) -> None:
@@ -91,7 +91,7 @@ def catalogue_lines() -> list[str]:
 
 def _download_url(args: argparse.Namespace) -> int:
     dest = Path(args.dest) if args.dest else locations.coco_destination()
-    print(f"Downloading {shown_url(args.model)} to {dest}", file=sys.stderr)
+    print(f"Downloading {public_url(args.model)} to {dest}", file=sys.stderr)
     progress = ByteBar("Received")
     try:
         path = download.download_model(

@@ -179,12 +179,12 @@ def app_from_environment() -> FastAPI:
 
 def native_json(result: ImageCaptions) -> dict:
     """caption --json's object for one image, each caption with its words' probabilities."""
-    shown = result.to_dict()
-    for caption, out in zip(result.captions, shown.get("captions", []), strict=True):
+    payload = result.to_dict()
+    for caption, out in zip(result.captions, payload.get("captions", []), strict=True):
         out["words"] = list(caption.words)
         out["word_probabilities"] = list(caption.word_probabilities)
         out["end_probability"] = caption.end_probability
-    return shown
+    return payload
 
 
 async def _read(upload: UploadFile) -> tuple[str, bytes]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from im2txt.errors import DownloadError
-from im2txt.storage.fetch import check_url, normalised_sha256, shown_url
+from im2txt.storage.fetch import check_url, normalised_sha256, public_url
 from im2txt.storage.locations import COCO_FOLDER
 
 _KRANTHIGV = "https://raw.githubusercontent.com/KranthiGV/Pretrained-Show-and-Tell-model/master"
@@ -66,12 +66,12 @@ class RemoteFile:
     members: tuple[ArchiveMember, ...] = ()
 
     @property
-    def shown(self) -> str:
+    def label(self) -> str:
         """The file as messages name it: its URL, with its name first when the URL's path does
         not end with it (a Drive link)."""
-        shown = shown_url(self.url)
+        url = public_url(self.url)
         named = (urlsplit(self.url).path or "/").endswith(f"/{self.name}")
-        return shown if named else f"{self.name} ({shown})"
+        return url if named else f"{self.name} ({url})"
 
 
 @dataclass(frozen=True)
@@ -239,9 +239,9 @@ def one_off(url: str, sha256: str | None = None) -> NamedModel:
     digests = {"sha256": normalised_sha256(sha256)} if sha256 else {}
     name = urlsplit(url).path.rsplit("/", 1)[-1]
     archive = RemoteFile(name, url, digests=digests, archive=True)
-    shown = shown_url(url)
+    public = public_url(url)
     return NamedModel(
-        shown, f"the archive at {shown}", "", "", 0, COCO_FOLDER, (Source("", (archive,)),)
+        public, f"the archive at {public}", "", "", 0, COCO_FOLDER, (Source("", (archive,)),)
     )
 
 

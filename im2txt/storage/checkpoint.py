@@ -73,9 +73,9 @@ def describe_folder(folder: Path, limit: int = 6) -> str:
         return f"cannot list it: {e.strerror}"
     if not names:
         return "it is empty"
-    shown = ", ".join(names[:limit])
+    listed = ", ".join(names[:limit])
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return f"found {shown}{more}"
+    return f"found {listed}{more}"
 
 
 def read_checkpoint(prefix: str | Path) -> tuple[ModelConfig, Mapping[str, np.ndarray]]:

@@ -29,7 +29,7 @@ CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def shown_url(url: str) -> str:
+def public_url(url: str) -> str:
     """The URL as it may be shown and logged: no user:password, no query (signed links hold
     their token there), no fragment."""
     try:
@@ -173,11 +173,11 @@ def check_url(url: str) -> None:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as e:
-        raise DownloadError(f"{shown_url(url)}: not a valid URL ({e})") from None
+        raise DownloadError(f"{public_url(url)}: not a valid URL ({e})") from None
     if parts.scheme.lower() not in SCHEMES:
-        raise DownloadError(f"{shown_url(url)}: only http:// and https:// URLs can be downloaded")
+        raise DownloadError(f"{public_url(url)}: only http:// and https:// URLs can be downloaded")
     if not parts.hostname:
-        raise DownloadError(f"{shown_url(url)}: the URL has no host")
+        raise DownloadError(f"{public_url(url)}: the URL has no host")
 
 
 def normalised_sha256(text: str) -> str:

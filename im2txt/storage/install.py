@@ -33,8 +33,8 @@ from im2txt.storage.fetch import (
     compare_digests,
     fetch,
     file_digests,
+    public_url,
     reason,
-    shown_url,
 )
 from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import VOCAB_NAME
@@ -273,7 +273,7 @@ def _fetch_source(
             else:
                 found = _find_model(folder)
         except DownloadError as e:
-            raise DownloadError(f"{remote.shown}: {e}") from None
+            raise DownloadError(f"{remote.label}: {e}") from None
     return found
 
 
@@ -364,6 +364,6 @@ def _write_provenance(folder: Path, model: NamedModel, source: Source) -> None:
         "licence": model.licence,
         "licence_url": model.licence_url,
         "source": source.label,
-        "files": {remote.name: shown_url(remote.url) for remote in source.files},
+        "files": {remote.name: public_url(remote.url) for remote in source.files},
     }
     (folder / PROVENANCE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -77,16 +77,16 @@ def video_text(video: CaptionedVideo) -> str:
 
 def _player(video: CaptionedVideo, max_bytes: int) -> str:
     path = Path(video.output)
-    shown = html.escape(str(path))
+    file = html.escape(str(path))
     try:
         size = path.stat().st_size
         data = path.read_bytes() if size <= max_bytes else None
     except OSError as e:
         reason = html.escape(e.strerror or type(e).__name__)
-        return f'<p class="im2txt-no-video" style="{_NOTE}">{shown}: cannot read ({reason})</p>'
+        return f'<p class="im2txt-no-video" style="{_NOTE}">{file}: cannot read ({reason})</p>'
     if data is None:
         return (
-            f'<p class="im2txt-no-video" style="{_NOTE}">{shown} is {size / 1e6:.1f} MB, over the '
+            f'<p class="im2txt-no-video" style="{_NOTE}">{file} is {size / 1e6:.1f} MB, over the '
             f"{max_bytes / 1e6:g} MB embedded in a notebook: open the file in a player, or embed "
             "it anyway with IPython.display.HTML(im2txt.video.player.video_html(video, "
             "max_bytes=...)).</p>"

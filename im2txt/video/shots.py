@@ -93,7 +93,7 @@ class Shots:
 
 def find_shots(
     info: VideoInfo,
-    config: ShotConfig | None = None,
+    shots: ShotConfig | None = None,
     progress: StageProgress | None = None,
 ) -> Shots:
     """Decode every frame small, detect cuts and fades, drop the cuts of too-short shots.
@@ -101,12 +101,12 @@ def find_shots(
     progress("shots", frames done, frames expected) is called as frames are read. Raises
     VideoError when the clip turns out to be truncated, damaged or without frames.
     """
-    config = config or ShotConfig()
-    times, found = _detect(info, config.threshold, progress)
+    shots = shots or ShotConfig()
+    times, found = _detect(info, shots.threshold, progress)
     end = times[-1] + 1 / info.frame_rate
     index = {times[i]: i for i in sorted(found, reverse=True)}  # equal times: the first frame
     # As a decimal fraction: 0.4 s must keep a shot of exactly 10 frames at 25 fps.
-    min_shot = Fraction(config.min_shot).limit_denominator(1000)
+    min_shot = Fraction(shots.min_shot).limit_denominator(1000)
     kept = merge_short_shots(sorted({times[i] for i in found}), end, min_shot)
     return Shots(tuple(times), tuple(index[t] for t in kept), end)
 

@@ -26,7 +26,7 @@ from im2txt.config import DecodeConfig, ModelConfig
 from im2txt.errors import DownloadError, ModelError
 from im2txt.storage import discovery
 from im2txt.storage.download import check_model, default_destination, download_model
-from im2txt.storage.fetch import shown_url
+from im2txt.storage.fetch import public_url
 from im2txt.weights import weight_shapes
 from tests.reference import original_im2txt as oi
 
@@ -370,10 +370,10 @@ def test_silent_server_times_out(server, root, tiny_tgz):
     fails(root, r"/slow\.tgz: no answer within 0\.5 s$", url, timeout=0.5)
 
 
-def test_shown_url_hides_credentials_and_tokens():
+def test_public_url_hides_credentials_and_tokens():
     url = "https://user:secret@example.org:8443/files/model.tgz?X-Amz-Signature=abc#part"
-    assert shown_url(url) == "https://example.org:8443/files/model.tgz?..."
-    assert shown_url("https://example.org/model.tgz") == "https://example.org/model.tgz"
+    assert public_url(url) == "https://example.org:8443/files/model.tgz?..."
+    assert public_url("https://example.org/model.tgz") == "https://example.org/model.tgz"
 
 
 def test_error_messages_do_not_leak_the_query(server, root):

@@ -57,9 +57,9 @@ def test_the_clip_and_its_cues_are_embedded(video):
     vtt = _data(track.attrs["src"], "text/vtt").decode("utf-8")
     assert vtt.startswith("WEBVTT")
     cues = re.findall(r"([\d:.]+) --> ([\d:.]+)\n(.+)\n", vtt)
-    shown = [(_seconds(a), _seconds(b), html.unescape(text)) for a, b, text in cues]
+    cues_read = [(_seconds(a), _seconds(b), html.unescape(text)) for a, b, text in cues]
     expected = [(s.start, s.end, s.text) for s in video.captions.segments]
-    assert shown == expected and len(shown) == 2
+    assert cues_read == expected and len(cues_read) == 2
 
 
 def test_each_segment_has_a_row_with_its_words(video):

@@ -84,7 +84,7 @@ def test_json_holds_segments_alternatives_and_samples():
 
 
 @pytest.mark.parametrize(
-    ("seconds", "shown"),
+    ("seconds", "expected"),
     [
         (0.0, "00:00.0"),
         (59.96, "01:00.0"),  # rounded once: never 00:60.0
@@ -93,5 +93,5 @@ def test_json_holds_segments_alternatives_and_samples():
         (3661.0, "1:01:01.0"),
     ],
 )
-def test_the_clock_people_read(seconds, shown):
-    assert clock(seconds) == shown
+def test_the_clock_people_read(seconds, expected):
+    assert clock(seconds) == expected

@@ -299,10 +299,10 @@ def test_rotated_clip_is_sampled_upright(tmp_path):
     ffmpeg("-display_rotation", "90", "-i", str(stored), "-c", "copy", str(rotated))
     info = probe(rotated)
     assert (info.rotation, info.width, info.height) == (270, 120, 160)
-    shown = next(iter(sample_frames(rotated))).pixels
+    sampled = next(iter(sample_frames(rotated))).pixels
     expected = np.rot90(frame)  # counter-clockwise
-    assert shown.shape == expected.shape == (160, 120, 3)
-    assert np.abs(shown.astype(int) - expected).mean() < 4
+    assert sampled.shape == expected.shape == (160, 120, 3)
+    assert np.abs(sampled.astype(int) - expected).mean() < 4
 
 
 # --- captioning and segments ---------------------------------------------------------------------

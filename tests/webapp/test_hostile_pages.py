@@ -54,8 +54,8 @@ def test_every_image_kind_in_one_batch(models, corpus):
     assert len(errors) == len(BAD)
     for kind, error in zip(BAD, errors, strict=True):
         assert error.startswith(f"{kind.name}: ") and kind.error in error and "\n" not in error
-    shown = [caption for image in app.get("image") for caption in image.captions]
-    assert shown == [k.name for k in GOOD]
+    image_captions = [caption for image in app.get("image") for caption in image.captions]
+    assert image_captions == [k.name for k in GOOD]
     assert len(app.table) == len(GOOD)
     labels = sorted(b.label for b in app.get("download_button"))
     assert labels == ["Download CSV", "Download JSON"]

@@ -157,10 +157,10 @@ def test_settings_change_the_search(model_dir):
     assert len(app.table[0].value) == 3  # default beam size 3
     app.slider(key="beam_size").set_value(5)
     app.run()
-    assert app.slider(key="shown").value == 5
+    assert app.slider(key="captions_shown").value == 5
     expected = load_captioner(model_dir / "demo").caption(png(4), decode=DecodeConfig(beam_size=5))
     assert list(app.table[0].value["Caption"]) == [c.text for c in expected]
-    app.slider(key="shown").set_value(2)
+    app.slider(key="captions_shown").set_value(2)
     app.run()
     assert len(app.table[0].value) == 2
 

@@ -108,7 +108,7 @@ def test_upload_caption_segments_and_downloads(page, clip, monkeypatch):
     labels = sorted(b.label for b in page.get("download_button"))
     assert labels == ["Download JSON", "Download MP4", "Download SRT", "Download VTT"]
     # Changing a widget reruns the page but shows the stored result without redoing the work.
-    page.slider(key="shown").set_value(1)
+    page.slider(key="captions_shown").set_value(1)
     page.run()
     assert len(calls) == 1 and len(timeline_rows(page)) >= 2
 
