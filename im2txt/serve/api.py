@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 
 from im2txt.config import DecodeConfig
 from im2txt.results import ImageCaptions
-from im2txt.serve.service import CaptionService, NotReady
+from im2txt.serve.service import CaptionService, NotReady, retry_after
 from im2txt.serve.settings import ServeSettings
 from im2txt.work_queue import Cancelled, QueueFull
 
@@ -109,7 +109,7 @@ def create_app(service: CaptionService) -> FastAPI:
         response.headers[WORKER_HEADER] = worker
         return response
 
-    _add_error_handlers(app, service)
+    _add_error_handlers(app)
     authorised = [Depends(_token_check(settings))]
 
     @app.get("/health", tags=["service"], response_model=Message)
@@ -121,7 +121,7 @@ def create_app(service: CaptionService) -> FastAPI:
     async def ready():
         """200 once the model is loaded and warm; 503 until then, or naming why it failed."""
         if not service.ready:
-            raise ApiError(503, service.problem or "not ready", {"Retry-After": "5"})
+            raise ApiError(503, service.problem or "not ready", _retry())
         return {"message": "ready"}
 
     @app.get("/model/metadata", tags=["MAX"], response_model=MaxMetadata, dependencies=authorised)
@@ -206,7 +206,7 @@ def _token_check(settings: ServeSettings):
     return check
 
 
-def _add_error_handlers(app: FastAPI, service: CaptionService) -> None:
+def _add_error_handlers(app: FastAPI) -> None:
     def answer(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
         return JSONResponse({"message": message}, status_code=status, headers=headers)
 
@@ -224,15 +224,19 @@ def _add_error_handlers(app: FastAPI, service: CaptionService) -> None:
 
     @app.exception_handler(QueueFull)
     async def full(_: Request, e: QueueFull):
-        return answer(503, str(e), {"Retry-After": str(service.retry_after(e))})
+        return answer(503, str(e), _retry(e))
 
     @app.exception_handler(NotReady)
     async def not_ready(_: Request, e: NotReady):
-        return answer(503, str(e), {"Retry-After": str(service.retry_after())})
+        return answer(503, str(e), _retry())
 
     @app.exception_handler(Cancelled)
     async def stopping(_: Request, e: Cancelled):
-        return answer(503, f"the server is stopping ({e})", {"Retry-After": "5"})
+        return answer(503, f"the server is stopping ({e})", _retry())
+
+
+def _retry(full: QueueFull | None = None) -> dict[str, str]:
+    return {"Retry-After": str(retry_after(full))}
 
 
 def _validation_line(error: RequestValidationError) -> str:

@@ -21,6 +21,8 @@ from im2txt.serve.settings import ServeSettings
 from im2txt.storage.install import install_record
 from im2txt.work_queue import QueueFull, QueueSettings, WorkQueue
 
+# Seconds a client is told to wait when there is no estimate (the model loading, a restart).
+RETRY_SECONDS = 5
 # What MAX's metadata calls this kind of model.
 MODEL_TYPE = "Image-to-Text Translation"
 
@@ -45,7 +47,6 @@ class CaptionService:
         self._queue: WorkQueue | None = None
         self._metadata: dict[str, str] = {}
         self._problem: str | None = None
-        self._ready = threading.Event()
         self._started = False
         self._lock = threading.Lock()
 
@@ -64,8 +65,6 @@ class CaptionService:
         except Im2txtError as e:
             self._problem = f"the model could not be loaded: {e}"
             raise
-        finally:
-            self._ready.set()
 
     def start_in_background(self) -> None:
         threading.Thread(target=self._start_quietly, name="im2txt-load", daemon=True).start()
@@ -77,7 +76,7 @@ class CaptionService:
     @property
     def ready(self) -> bool:
         """Loaded, traced and taking requests."""
-        return self._ready.is_set() and self._queue is not None
+        return self._queue is not None
 
     @property
     def problem(self) -> str | None:
@@ -120,12 +119,6 @@ class CaptionService:
             queue.forget(ticket)
         return ticket.result()
 
-    def retry_after(self, full: QueueFull | None = None) -> int:
-        """Whole seconds a refused client should wait before trying again."""
-        if full is None or full.seconds is None:
-            return 5
-        return max(1, math.ceil(full.seconds))
-
     def close(self) -> None:
         if self._queue is not None:
             self._queue.close()
@@ -134,6 +127,14 @@ class CaptionService:
         if self._queue is None:
             raise NotReady(self.problem or "the model is loading")
         return self._queue
+
+
+def retry_after(full: QueueFull | None = None) -> int:
+    """Whole seconds a refused client should wait before trying again: the full queue's own
+    estimate, else RETRY_SECONDS."""
+    if full is None or full.seconds is None:
+        return RETRY_SECONDS
+    return max(1, math.ceil(full.seconds))
 
 
 def model_metadata(captioner: Captioner) -> dict[str, str]:

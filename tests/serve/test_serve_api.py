@@ -69,7 +69,7 @@ class Recording:
 class Server:
     """uvicorn serving create_app(service) on a socket bound to 127.0.0.1:0, in a thread."""
 
-    def __init__(self, service: CaptionService) -> None:
+    def __init__(self, service: CaptionService, wait_ready: bool = True) -> None:
         self.service = service
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
@@ -78,9 +78,14 @@ class Server:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, args=([self._socket],))
         self._thread.start()
+        self.wait_for("/health", 200)
+        if wait_ready:
+            self.wait_for("/ready", 200)
+
+    def wait_for(self, path: str, status: int) -> None:
         deadline = time.monotonic() + WAIT
-        while self.get("/ready")[0] != 200:
-            assert time.monotonic() < deadline, "the server did not become ready"
+        while self.get(path)[0] != status:
+            assert time.monotonic() < deadline, f"{path} never answered {status}"
             time.sleep(0.05)
 
     def get(self, path: str, headers: dict | None = None):
@@ -357,41 +362,16 @@ def test_ready_only_once_the_model_is_warm(demo, temp_folder):
             super().warm_up()
 
     slow = SlowStart(demo, hold=True)
-    service = CaptionService(ServeSettings(), captioner=slow)
-    socket_ = socket.socket()
-    socket_.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{socket_.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(create_app(service), log_level="warning"))
-    thread = threading.Thread(target=server.run, args=([socket_],))
-    thread.start()
+    server = Server(CaptionService(ServeSettings(), captioner=slow), wait_ready=False)
     try:
-        deadline = time.monotonic() + WAIT
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=WAIT) as response:
-                    assert response.status == 200
-                break
-            except (ConnectionError, urllib.error.URLError):
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        with pytest.raises(urllib.error.HTTPError) as loading:
-            urllib.request.urlopen(url + "/ready", timeout=WAIT)
-        assert loading.value.code == 503 and loading.value.headers["Retry-After"]
-        assert json.loads(loading.value.read()) == {"message": "the model is loading"}
+        status, body, headers = server.get("/ready")  # /health answered: the process is up
+        assert status == 503 and headers["Retry-After"]
+        assert body == {"message": "the model is loading"}
         slow.gate.set()
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/ready", timeout=WAIT) as response:
-                    assert response.status == 200
-                break
-            except urllib.error.HTTPError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        server.wait_for("/ready", 200)
     finally:
         slow.gate.set()
-        server.should_exit = True
-        thread.join(WAIT)
-        socket_.close()
+        server.close()
 
 
 def test_docs_and_the_spec_are_served(serve):
