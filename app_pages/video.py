@@ -6,7 +6,7 @@ from im2txt.video import DEFAULT_EVERY, MAX_DURATION, ShotConfig, VideoConfig
 from ui import clips, controls, fetch, models
 
 st.title("Caption a video")
-settings = controls.decode_controls(max_length=False, length_normalization=False)
+decode_settings = controls.decode_controls(max_length=False, length_normalization=False)
 captioner = models.get_captioner()
 if captioner is None:
     st.stop()
@@ -39,10 +39,10 @@ else:
     name, data = None, None
 
 model = captioner.info.source
-config = VideoConfig(every=every, decode=settings.decode, shots=shots)
-key = clips.clip_key(data, config, model) if data is not None else None
+settings = VideoConfig(every=every, decode=decode_settings.decode, shots=shots)
+key = clips.clip_key(data, settings, model) if data is not None else None
 if name is not None and data is not None and st.button("Caption video", type="primary"):
-    clips.start_clip(name, data, config, model)
+    clips.start_clip(name, data, settings, model)
 # The session's job runs on the server: a rerun or another page and back shows it again.
 clip = clips.follow_clip(key, model)
 if clip is not None:

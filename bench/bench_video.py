@@ -82,7 +82,9 @@ def main() -> int:
         for _ in range(args.repeat):
             timed = TimedCaptioner(captioner)
             started = time.perf_counter()
-            captions = video.caption_video(timed, clip, config=video.VideoConfig(every=args.every))
+            captions = video.caption_video(
+                timed, clip, settings=video.VideoConfig(every=args.every)
+            )
             captioning = time.perf_counter() - started
             started = time.perf_counter()
             video.render_video(captions.info, captions.segments, output, preset=args.preset)
@@ -145,7 +147,7 @@ def compare_shots(captioner, info, args, captioning, rendering, samples) -> None
         detect_runs.append(time.perf_counter() - started)
         started = time.perf_counter()
         captions = video.caption_video(
-            captioner, info, config=video.VideoConfig(every=args.every, shots=video.ShotConfig())
+            captioner, info, settings=video.VideoConfig(every=args.every, shots=video.ShotConfig())
         )
         shot_runs.append(time.perf_counter() - started)
     detecting, shot_captioning = statistics.median(detect_runs), statistics.median(shot_runs)

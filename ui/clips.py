@@ -55,9 +55,9 @@ class ClipResult:
 SAMPLING = ("every N seconds", "at each shot change")
 
 
-def clip_key(data: bytes | memoryview, config: VideoConfig, model_path: str) -> str:
+def clip_key(data: bytes | memoryview, settings: VideoConfig, model_path: str) -> str:
     digest = hashlib.sha256(data).hexdigest()
-    return f"{digest}:{config}:{model_path}"
+    return f"{digest}:{settings}:{model_path}"
 
 
 def _upload(key: str) -> str:
@@ -72,12 +72,12 @@ def stored_clip(key: str) -> ClipResult | None:
     return replace(stored.extra, video=stored.path)
 
 
-def start_clip(name: str, data: bytes | memoryview, config: VideoConfig, model_path: str) -> None:
+def start_clip(name: str, data: bytes | memoryview, settings: VideoConfig, model_path: str) -> None:
     """Submit the clip to the server's queue as this session's video job (replacing a job of
     the session still running). The upload is written to a temporary folder the job owns and
     removes when it ends, however it ends; a bad clip, a full queue or a clip too large for the
     server is one error line at once."""
-    session, key = work.session_id(), clip_key(data, config, model_path)
+    session, key = work.session_id(), clip_key(data, settings, model_path)
     queue = work.work_queue(model_path)
     # The upload's suffix only, never its name: what the server's files are called is its own.
     suffix = "".join(c for c in Path(name).suffix.lower() if c.isalnum() or c == ".") or ".mp4"
@@ -90,13 +90,13 @@ def start_clip(name: str, data: bytes | memoryview, config: VideoConfig, model_p
         source = Path(folder.name) / f"upload{suffix}"
         source.write_bytes(data)
         info = probe(source, name)
-        check_duration(info, config.max_duration)
+        check_duration(info, settings.max_duration)
         store = clip_store()
         for running in queue.tickets(session, "video"):
             if not running.done() and running.key != key:
                 running.cancel()  # one clip at a time per visitor: the newest asked for
         ticket = queue.submit_video(
-            lambda job: _caption_clip(job, info, folder.name, config, store, session, key),
+            lambda job: _caption_clip(job, info, folder.name, settings, store, session, key),
             peak_bytes=peak_bytes(info, THUMBNAIL_WIDTH),
             duration=info.duration,
             owner=session,
@@ -167,7 +167,7 @@ def _caption_clip(
     job: VideoWork,
     info: VideoInfo,
     folder: str,
-    config: VideoConfig,
+    settings: VideoConfig,
     store: ClipStore,
     session: str,
     key: str,
@@ -180,7 +180,7 @@ def _caption_clip(
             job.captioner,
             info,
             Path(folder) / "captioned.mp4",
-            config=replace(config, thumbnail_width=THUMBNAIL_WIDTH),
+            settings=replace(settings, thumbnail_width=THUMBNAIL_WIDTH),
             progress=job.progress,
         )
         segments = result.captions.segments

@@ -87,13 +87,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"Video: {info.path}, {info.duration:.1f} s, {info.width}x{info.height}, "
           f"{info.fps:.3f} fps, {audio}", file=sys.stderr)  # fmt: skip
     captioner = load_model_for(args)
-    config = VideoConfig(
+    settings = VideoConfig(
         every=args.every,
         decode=decode_config(args),
         shots=ShotConfig(args.scene_threshold, args.min_shot) if args.scenes else None,
         max_duration=args.max_duration or None,
     )
-    result = make_captioned_video(captioner, info, output, config=config, progress=stage_progress())
+    result = make_captioned_video(
+        captioner, info, output, settings=settings, progress=stage_progress()
+    )
     cuts = result.captions.cuts
     if cuts is not None:
         times = ", ".join(clock(cut) for cut in cuts) or "none"

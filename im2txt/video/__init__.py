@@ -6,10 +6,11 @@ render_video(captions.info, captions.segments, "clip_captioned.mp4")
 # or both at once, what the app and the command line call:
 result = make_captioned_video(captioner, "clip.mp4")    # CaptionedVideo: captions, output
 # settings passed whole, as DecodeConfig is for decoding:
-config = VideoConfig(every=0.5, decode=DecodeConfig(beam_size=5), max_duration=None)
-result = make_captioned_video(captioner, "clip.mp4", config=config)
+settings = VideoConfig(every=0.5, decode=DecodeConfig(beam_size=5), max_duration=None)
+result = make_captioned_video(captioner, "clip.mp4", settings=settings)
 # a caption for every shot, sampled from its cut (cuts and fades by PySceneDetect):
-captions = caption_video(captioner, "clip.mp4", config=VideoConfig(shots=ShotConfig(min_shot=0.5)))
+by_shot = VideoConfig(shots=ShotConfig(min_shot=0.5))
+captions = caption_video(captioner, "clip.mp4", settings=by_shot)
 """
 
 from im2txt.video.captioned import make_captioned_video

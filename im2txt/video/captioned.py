@@ -29,22 +29,22 @@ def make_captioned_video(
     video: str | os.PathLike | VideoInfo,
     output: str | os.PathLike | None = None,
     *,
-    config: VideoConfig | None = None,
+    settings: VideoConfig | None = None,
     progress: StageProgress | None = None,
     name: str | None = None,
 ) -> CaptionedVideo:
     """Caption a clip and render it: caption_video, then render_video to `output`.
 
     `output` defaults to default_output(path), beside the input; it is checked (see check_output)
-    before any work. `name` is what messages call the clip (see probe). With `config.shots`,
-    each shot is sampled from its cut (see caption_video). No config: VideoConfig()'s defaults.
+    before any work. `name` is what messages call the clip (see probe). With `settings.shots`,
+    each shot is sampled from its cut (see caption_video). No settings: VideoConfig()'s defaults.
     """
-    config = config or VideoConfig()
+    settings = settings or VideoConfig()
     info = video if isinstance(video, VideoInfo) else probe(video, name)
     output = check_output(output if output is not None else default_output(info.path))
-    captions = caption_video(captioner, info, config=config, progress=progress)
+    captions = caption_video(captioner, info, settings=settings, progress=progress)
     render_video(
-        captions.info, captions.segments, output, progress, max_duration=config.max_duration
+        captions.info, captions.segments, output, progress, max_duration=settings.max_duration
     )
     return CaptionedVideo(captions, output)
 

@@ -100,29 +100,29 @@ def caption_video(
     captioner: FrameCaptioner,
     video: str | os.PathLike | VideoInfo,
     *,
-    config: VideoConfig | None = None,
+    settings: VideoConfig | None = None,
     progress: StageProgress | None = None,
 ) -> VideoCaptions:
-    """Caption the frames shown every `config.every` seconds, in batches, and merge them into
+    """Caption the frames shown every `settings.every` seconds, in batches, and merge them into
     segments.
 
-    With `config.shots`, cuts are detected first and each shot is sampled every `every` seconds
-    from its cut (see shots.py). With config.thumbnail_width, each Sample keeps its frame shrunk
+    With `settings.shots`, cuts are detected first and each shot is sampled every `every` seconds
+    from its cut (see shots.py). With settings.thumbnail_width, each Sample keeps its frame shrunk
     to that width.
 
-    Raises VideoError for a clip that cannot be used or is longer than config.max_duration
-    seconds (None: no limit). No config: VideoConfig()'s defaults.
+    Raises VideoError for a clip that cannot be used or is longer than settings.max_duration
+    seconds (None: no limit). No settings: VideoConfig()'s defaults.
     """
-    config = config or VideoConfig()
+    settings = settings or VideoConfig()
     info = video if isinstance(video, VideoInfo) else probe(video)
-    check_duration(info, config.max_duration)
-    step = _every_fraction(config.every)
+    check_duration(info, settings.max_duration)
+    step = _every_fraction(settings.every)
     expected = max(1, math.ceil(info.duration / step))
     cuts = None
-    if config.shots is None:
+    if settings.shots is None:
         frames: Generator[Frame] = sample_frames(info, float(step))
     else:
-        found = find_shots(info, config.shots, progress)
+        found = find_shots(info, settings.shots, progress)
         cuts = found.cut_times
         expected = len(sample_plan(found, step))
         frames = (Frame(t, pixels, shot) for t, shot, pixels in shot_frames(info, found, step))
@@ -131,9 +131,9 @@ def caption_video(
     pending: list[Frame] = []
 
     def caption_pending(last: bool) -> None:
-        found = captioner.caption_many([frame.pixels for frame in pending], decode=config.decode)
+        found = captioner.caption_many([frame.pixels for frame in pending], decode=settings.decode)
         samples.extend(
-            Sample(f.time, tuple(c), _thumbnail(f.pixels, config.thumbnail_width), f.shot)
+            Sample(f.time, tuple(c), _thumbnail(f.pixels, settings.thumbnail_width), f.shot)
             for f, c in zip(pending, found, strict=True)
         )
         pending.clear()

@@ -113,7 +113,7 @@ def test_variable_frame_rate_cuts_are_at_the_frames_own_times(tmp_path):
     assert list(shots.times) == [Fraction(n - kept[0], 30) for n in kept]
     assert shots.cut_times == pytest.approx([47 / 30, 93 / 30], abs=1e-9)
     captions = caption_video(
-        ColourCaptioner(), info, config=VideoConfig(every=1.0, shots=ShotConfig())
+        ColourCaptioner(), info, settings=VideoConfig(every=1.0, shots=ShotConfig())
     )
     assert [s.text for s in captions.segments] == ["a red shot", "a blue shot", "a green shot"]
     assert [s.start for s in captions.segments] == pytest.approx([0, 47 / 30, 93 / 30])
@@ -158,7 +158,7 @@ def test_samples_and_segments_follow_the_shots_at_29_97_fps(clips):
     captioner = ColourCaptioner()
     progress = []
     captions = caption_video(
-        captioner, clips["cuts"], config=VideoConfig(every=1.0, shots=ShotConfig()),
+        captioner, clips["cuts"], settings=VideoConfig(every=1.0, shots=ShotConfig()),
         progress=lambda *call: progress.append(call),
     )  # fmt: skip
     cut1, cut2 = Fraction(50) / NTSC, Fraction(120) / NTSC
@@ -190,7 +190,7 @@ def test_the_same_caption_on_both_sides_of_a_cut_is_two_segments(tmp_path):
     for frame in frames[40:]:
         frame[:-4, :70] = frame[:-4, 90:] = COLOURS["blue"]
     path = encode(tmp_path / "red.mp4", frames, "25")
-    captions = caption_video(ColourCaptioner(), path, config=VideoConfig(shots=ShotConfig()))
+    captions = caption_video(ColourCaptioner(), path, settings=VideoConfig(shots=ShotConfig()))
     assert captions.cuts == pytest.approx([40 / 25])
     assert [(s.start, s.text) for s in captions.segments] == [
         (0.0, "a red shot"), (pytest.approx(40 / 25), "a red shot")
@@ -200,7 +200,7 @@ def test_the_same_caption_on_both_sides_of_a_cut_is_two_segments(tmp_path):
 
 
 def test_without_shots_sampling_is_unchanged(clips):
-    captions = caption_video(ColourCaptioner(), clips["cuts"], config=VideoConfig(every=1.0))
+    captions = caption_video(ColourCaptioner(), clips["cuts"], settings=VideoConfig(every=1.0))
     assert [s.time for s in captions.samples] == [0, 1, 2, 3, 4, 5]
     assert all(s.shot is None for s in captions.samples + captions.segments)
     document = json.loads(CaptionedVideo(captions, Path("x.mp4")).json)
@@ -233,7 +233,7 @@ def test_a_damaged_clip_is_one_line(clips, tmp_path):
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(VideoError) as caught:
-        caption_video(ColourCaptioner(), cut, config=VideoConfig(shots=ShotConfig()))
+        caption_video(ColourCaptioner(), cut, settings=VideoConfig(shots=ShotConfig()))
     assert str(caught.value).startswith(f"{cut}: ") and "\n" not in str(caught.value)
 
 
@@ -257,7 +257,7 @@ def test_a_rotated_clip_is_cut_and_sampled_upright(clips, tmp_path):
             return super().caption_many([np.rot90(image, -1) for image in images])
 
     captioner = Shapes()
-    captions = caption_video(captioner, info, config=VideoConfig(every=1.0, shots=ShotConfig()))
+    captions = caption_video(captioner, info, settings=VideoConfig(every=1.0, shots=ShotConfig()))
     assert set(shapes) == {(160, 120, 3)}
     assert captioner.seen == [0, 29, 50, 79, 109, 120, 149]  # turned back, the same frames
     assert [s.text for s in captions.segments] == ["a red shot", "a blue shot", "a green shot"]

@@ -314,7 +314,7 @@ def test_caption_video_batches_samples_and_merges_segments(clips):
     result = caption_video(
         captioner,
         clips["ntsc_audio"],
-        config=VideoConfig(every=1.0),
+        settings=VideoConfig(every=1.0),
         progress=lambda *a: progress.append(a),
     )
     # Batches of the captioner's batch_size, in time order.
@@ -398,7 +398,7 @@ def test_real_captioner_captions_the_sampled_frames(clips):
         ShowAndTellModel(config, weights), Vocabulary(words), ModelInfo("random", "demo", "", 20)
     )
     result = caption_video(
-        captioner, clips["pal_silent"], config=VideoConfig(decode=DecodeConfig(2, 6))
+        captioner, clips["pal_silent"], settings=VideoConfig(decode=DecodeConfig(2, 6))
     )
     frames = [f.pixels for f in sample_frames(clips["pal_silent"])]
     assert [s.captions for s in result.samples] == [
@@ -645,12 +645,12 @@ def test_bad_input_gives_one_clear_line(bad_files, tmp_path, name, message):
 
 def test_clip_longer_than_the_limit_is_refused(clips, tmp_path):
     with pytest.raises(VideoError, match=r"4 s long, over the 3 s limit"):
-        caption_video(FakeCaptioner(), clips["pal_silent"], config=VideoConfig(max_duration=3))
+        caption_video(FakeCaptioner(), clips["pal_silent"], settings=VideoConfig(max_duration=3))
     info = probe(clips["pal_silent"])
     with pytest.raises(VideoError, match="limit"):
         render_video(info, (), tmp_path / "out.mp4", max_duration=3)
     unlimited = VideoConfig(max_duration=None)
-    assert caption_video(FakeCaptioner(), clips["pal_silent"], config=unlimited).samples
+    assert caption_video(FakeCaptioner(), clips["pal_silent"], settings=unlimited).samples
 
 
 def test_failed_or_cancelled_render_leaves_nothing(clips, tmp_path):
@@ -722,9 +722,9 @@ def test_video_settings_travel_whole_and_are_checked_when_made(clips):
         caption_video(FakeCaptioner(), clips["pal_silent"], every=1.0)
     with pytest.raises(TypeError, match="positional"):
         caption_video(FakeCaptioner(), clips["pal_silent"], VideoConfig())
-    config = VideoConfig(every=2.0, thumbnail_width=16)
+    settings = VideoConfig(every=2.0, thumbnail_width=16)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        config.every = 1.0  # type: ignore[misc]
-    result = caption_video(FakeCaptioner(), clips["pal_silent"], config=config)
+        settings.every = 1.0  # type: ignore[misc]
+    result = caption_video(FakeCaptioner(), clips["pal_silent"], settings=settings)
     assert [s.time for s in result.samples] == [0.0, 2.0]
     assert all(s.thumbnail is not None and s.thumbnail.shape[1] == 16 for s in result.samples)
