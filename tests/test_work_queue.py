@@ -11,16 +11,9 @@ import pytest
 from PIL import Image
 
 from im2txt.config import DecodeConfig
+from im2txt.queue_values import Cancelled, QueueFull, QueueSettings, TooLarge
 from im2txt.results import Caption, CaptionBatch, ImageCaptions
-from im2txt.work_queue import (
-    FIRST_SECONDS_PER_IMAGE,
-    MB,
-    Cancelled,
-    QueueFull,
-    QueueSettings,
-    TooLarge,
-    WorkQueue,
-)
+from im2txt.work_queue import FIRST_SECONDS_PER_IMAGE, MB, WorkQueue
 
 WAIT = 60  # seconds any step may take before the test fails (never reached when all is well)
 # How far a photo's probabilities in a shared batch may be from the same photo captioned alone.

@@ -7,7 +7,8 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from im2txt.work_queue import QueueSettings, Status, Ticket, WorkQueue
+from im2txt.queue_values import QueueSettings, Status
+from im2txt.work_queue import Ticket, WorkQueue
 from ui.clip_store import clip_store
 from ui.models import load_model
 

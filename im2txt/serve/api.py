@@ -27,10 +27,10 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from im2txt.config import DecodeConfig
+from im2txt.queue_values import Cancelled, QueueFull
 from im2txt.results import ImageCaptions
 from im2txt.serve.service import CaptionService, NotReady, retry_after
 from im2txt.serve.settings import ServeSettings
-from im2txt.work_queue import Cancelled, QueueFull
 
 # MAX's decoding: the original run_inference.py's (beam 3, at most 20 tokens, raw probability).
 MAX_DECODE = DecodeConfig(beam_size=3, max_caption_length=20, length_normalization_factor=0.0)

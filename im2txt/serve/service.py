@@ -16,10 +16,11 @@ from pathlib import Path
 from im2txt.captioner import Captioner, load_captioner
 from im2txt.config import DecodeConfig
 from im2txt.errors import Im2txtError
+from im2txt.queue_values import QueueFull, QueueSettings
 from im2txt.results import CaptionBatch
 from im2txt.serve.settings import ServeSettings
 from im2txt.storage.install import install_record
-from im2txt.work_queue import QueueFull, QueueSettings, WorkQueue
+from im2txt.work_queue import WorkQueue
 
 # Seconds a client is told to wait when there is no estimate (the model loading, a restart).
 RETRY_SECONDS = 5

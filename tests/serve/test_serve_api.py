@@ -26,11 +26,11 @@ from PIL import Image, ImageOps
 
 from fixtures.paths import REPO
 from im2txt.captioner import load_captioner
+from im2txt.queue_values import QueueSettings
 from im2txt.serve.api import WORKER_HEADER, create_app
 from im2txt.serve.service import CaptionService
 from im2txt.serve.settings import ServeSettings
 from im2txt.storage.locations import SHIPPED_DEMO
-from im2txt.work_queue import QueueSettings
 
 WAIT = 60
 # A photo captioned in a batch with other clients' photos: the same words, probabilities this
