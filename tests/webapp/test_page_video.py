@@ -4,15 +4,13 @@ and finished work kept across reruns. The model is a tiny random bundle."""
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fixtures.clips import encode, pattern_clip, shot_frames
+from fixtures.clips import animated_gif, encode, pattern_clip, shot_frames
 from fixtures.paths import REPO
 from fixtures.tiny_model import write_tiny_bundle
-from im2txt.video.ffmpeg import ffmpeg_exe
 from ui import clips
 
 
@@ -72,12 +70,7 @@ def test_the_uploader_refuses_no_file_by_its_name(page):
 
 
 def test_an_animated_gif_is_captioned(page, tmp_path):
-    gif = tmp_path / "anim.gif"
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-         "testsrc2=size=160x120:rate=10:duration=3", str(gif)],
-        check=True,
-    )  # fmt: skip
+    gif = animated_gif(tmp_path / "anim.gif", "160x120")
     run_clip(page, "anim.gif", gif.read_bytes())
     assert not page.exception and not page.error
     assert len(timeline_rows(page)) >= 2

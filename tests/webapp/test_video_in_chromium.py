@@ -17,7 +17,7 @@ from fixtures.browser import (
     wait_for_app,
     wait_for_heading,
 )
-from fixtures.clips import COLOURS, colour_shots_clip
+from fixtures.clips import COLOURS, animated_gif, colour_shots_clip
 from fixtures.tiny_model import write_tiny_bundle
 from im2txt.video.ffmpeg import ffmpeg_exe
 
@@ -182,12 +182,7 @@ def test_one_caption_and_a_readable_timeline(server, clips, tmp_path, viewport, 
 
 
 def test_an_animated_gif_is_captioned_and_a_file_that_is_no_clip_is_one_line(server, tmp_path):
-    gif = tmp_path / "anim.gif"
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-         "testsrc2=size=320x180:rate=10:duration=3", str(gif)],
-        check=True,
-    )  # fmt: skip
+    gif = animated_gif(tmp_path / "anim.gif", "320x180")
     notes = tmp_path / "notes.txt"
     notes.write_text("not a clip\n")
     with chromium_page((1366, 768)) as page:
