@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench_engine import bench_images, make_checkpoint  # noqa: E402
+from bench.servers import free_port, wait_until_answers  # noqa: E402
 
 
 def main() -> None:
@@ -55,7 +56,7 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             captioner = im2txt.load_captioner(prefix)
             captioner.warm_up()
-            wait_ready(url)
+            wait_until_answers(f"{url}/ready", timeout=300)
             post(url, photos[0])  # the server's first request traces nothing: warm_up did
             rows = []
             for clients in args.clients:
@@ -124,25 +125,6 @@ def post(url: str, jpeg: bytes) -> None:
     with urllib.request.urlopen(request, timeout=300) as response:
         assert response.status == 200
         response.read()
-
-
-def wait_ready(url: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/ready", timeout=5):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not become ready")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -21,14 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -36,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench_engine import bench_images, make_checkpoint  # noqa: E402
+from bench.servers import free_port, wait_until_answers  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -94,9 +93,7 @@ def make_clip(path: Path) -> None:
 
 def run_scenario(repo: Path, folder: Path, photos: list[Path], clip: Path, name: str):
     photo_visitors, video_visitors = SCENARIOS[name]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "IM2TXT_MODEL_DIR": str(folder / "models")}
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -109,7 +106,7 @@ def run_scenario(repo: Path, folder: Path, photos: list[Path], clip: Path, name:
     peak = [0]
     stop = threading.Event()
     try:
-        wait_healthy(url)
+        wait_until_answers(f"{url}/_stcore/health", timeout=120)
         sampler = threading.Thread(target=sample_rss, args=(server.pid, peak, stop))
         sampler.start()
         results = asyncio.run(visit(url, photos, clip, photo_visitors, video_visitors))
@@ -122,17 +119,6 @@ def run_scenario(repo: Path, folder: Path, photos: list[Path], clip: Path, name:
     video = [t for kind, t in results if kind == "video" and t is not None]
     errors = sum(t is None for _, t in results)
     return photo, video, errors, peak[0]
-
-
-def wait_healthy(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not start")
 
 
 def tree_rss(pid: int) -> int:
