@@ -5,7 +5,7 @@ import streamlit as st
 from ui import controls, fetch, images, models
 
 st.title("Caption images")
-settings = controls.decode_controls()
+decode_settings = controls.decode_controls()
 charts = st.sidebar.toggle("Bar charts", key="charts", help="A chart of each image's captions.")
 captioner = models.get_captioner()
 if captioner is None:
@@ -34,12 +34,12 @@ if not files:
     st.stop()
 
 # The request's place in the server's queue and its progress are shown while it waits.
-run = images.caption_images(tuple(files), settings.decode, captioner.info.source)
+run = images.caption_images(tuple(files), decode_settings.decode, captioner.info.source)
 if run.error:
     st.error(run.error)
     st.stop()
-st.caption(images.summary(run, settings.decode.beam_size))
-images.render_results(run, settings.captions_shown, charts=charts)
+st.caption(images.summary(run, decode_settings.decode.beam_size))
+images.render_results(run, decode_settings.captions_shown, charts=charts)
 
 left, right = st.columns(2)
 left.download_button("Download JSON", images.results_json(run.results), "captions.json",
