@@ -1,4 +1,11 @@
-"""Fetching a file over http(s): streamed to disk with a SHA-256 and progress, one-line errors."""
+"""Fetching a file over http(s): streamed to disk with its digests and progress, one-line errors.
+
+A Google Drive link to a large file answers with a "can't scan this file for viruses" page whose
+"Download anyway" form leads to the file. gdown (a well-kept library that follows Drive's changes)
+reads that page; the transfer stays ours, with its timeouts, http(s)-only redirects, digests and
+progress: gdown's own download has no timeout, so a stalled connection would hang a server's
+download for good.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,7 @@ import http.cookiejar
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -17,16 +23,14 @@ from im2txt.errors import DownloadError
 from im2txt.progress import ByteProgress
 
 SCHEMES = ("http", "https")
-
-
 # Seconds a connection may stay silent (connecting, or between two reads) before giving up.
 TIMEOUT = 60.0
-
-
 CHUNK = 1 << 20
-
-
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# Drive answers with one page (a quota notice, or the confirmation) before the file; a
+# confirmation page is a few kB, so anything larger served as HTML is not one.
+_DRIVE_PAGES = 3
+_MAX_PAGE = 1 << 20
 
 
 def public_url(url: str) -> str:
@@ -56,9 +60,9 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-def opener() -> urllib.request.OpenerDirector:
-    """urllib with http and https handlers only (no file:, ftp: or data: ones). It keeps the
-    cookies a server sets, for the requests made through it (Google Drive's flow sets some)."""
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib with http and https handlers only (no file:, ftp: or data: ones), keeping the
+    cookies a server sets (Google Drive's flow sets some)."""
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
@@ -74,32 +78,51 @@ def opener() -> urllib.request.OpenerDirector:
     return opener
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """What a transfer brought: its length, hex digests by algorithm, and the content type."""
-
-    size: int
-    digests: dict[str, str]
-    content_type: str
-
-
 def fetch(
     url: str,
     target: Path,
+    *,
+    size: int | None = None,
+    digests: Mapping[str, str] | None = None,
+    drive: bool = False,
+    progress: ByteProgress | None = None,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Stream the URL into `target`, checking its published `size` and `digests` (hex, by hashlib
+    name) when given; with `drive`, Drive's confirmation pages are followed to the file. A
+    DownloadError says what went wrong, the caller says with which file."""
+    digests = digests or {}
+    through = _opener()  # one cookie jar for the whole flow
+    for _ in range(_DRIVE_PAGES if drive else 1):
+        done, received, content_type = _transfer(
+            url, target, digests, size, progress, timeout, through
+        )
+        if not (drive and content_type.startswith("text/html") and done <= _MAX_PAGE):
+            break
+        url = _confirmed_url(target.read_text(encoding="utf-8", errors="replace"))
+        check_url(url)
+    else:
+        raise DownloadError("Google Drive kept answering with a web page, not the file")
+    if size is not None and done != size:
+        raise DownloadError(
+            f"{done:,} bytes, but the published file has {size:,} (a different or damaged file)"
+        )
+    compare_digests(digests, received)
+
+
+def _transfer(
+    url: str,
+    target: Path,
+    digests: Mapping[str, str],
+    size: int | None,
     progress: ByteProgress | None,
     timeout: float,
-    algorithms: Sequence[str] = ("sha256",),
-    through: urllib.request.OpenerDirector | None = None,
-) -> Fetched:
-    """Stream the URL into `target`, hashing it on the way with each of `algorithms`; a
-    DownloadError says what went wrong, the caller says with which file.
-
-    `through` is the opener to use (one made by opener(), to share its cookies across the
-    requests of a flow); a fresh one by default.
-    """
+    through: urllib.request.OpenerDirector,
+) -> tuple[int, dict[str, str], str]:
+    """One request into `target`: its length, hex digests and content type."""
     request = urllib.request.Request(url, headers={"User-Agent": "im2txt-download"})
     try:
-        response = (through or opener()).open(request, timeout=timeout)
+        response = through.open(request, timeout=timeout)
     except urllib.error.HTTPError as e:
         e.close()
         raise DownloadError(f"HTTP {e.code} {e.reason}") from None
@@ -107,11 +130,11 @@ def fetch(
         raise DownloadError(_no_connection(e.reason, timeout)) from None
     except (OSError, http.client.HTTPException) as e:
         raise DownloadError(_no_connection(e, timeout)) from None
-    hashes = {name: hashlib.new(name) for name in algorithms}
+    hashes = {name: hashlib.new(name) for name in digests}
     done = 0
     with response:
-        total = _content_length(response)
-        content_type = response.headers.get("Content-Type", "")
+        length = response.length  # http.client's Content-Length: None when absent or invalid
+        total = length or size
         if progress:
             progress(0, total)
         try:
@@ -125,25 +148,36 @@ def fetch(
                         progress(done, total)
         except (OSError, http.client.HTTPException) as e:
             raise DownloadError(f"transfer failed after {done:,} bytes ({reason(e)})") from None
-    if total is not None and done != total:
-        raise DownloadError(f"transfer cut short: received {done:,} of {total:,} bytes")
+    if length is not None and done != length:
+        raise DownloadError(f"transfer cut short: received {done:,} of {length:,} bytes")
     if done == 0:
         raise DownloadError("the server sent an empty file")
-    digests = {name: digest.hexdigest() for name, digest in hashes.items()}
-    return Fetched(done, digests, content_type)
+    received = {name: digest.hexdigest() for name, digest in hashes.items()}
+    return done, received, response.headers.get("Content-Type", "")
+
+
+def _confirmed_url(page: str) -> str:
+    """The file's URL from Drive's confirmation page; DownloadError with Drive's own reason when
+    the page is a refusal (quota exceeded, no access)."""
+    from gdown.download import get_url_from_gdrive_confirmation
+    from gdown.exceptions import FileURLRetrievalError
+
+    try:
+        return get_url_from_gdrive_confirmation(page)
+    except FileURLRetrievalError as e:
+        raise DownloadError(f"Google Drive refused the file: {reason(e)}") from None
 
 
 def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
     """Hex digests of a file on disk, by hashlib name."""
-    hashes = {name: hashlib.new(name) for name in algorithms}
-    with open(path, "rb") as file:
-        while chunk := file.read(CHUNK):
-            for digest in hashes.values():
-                digest.update(chunk)
-    return {name: digest.hexdigest() for name, digest in hashes.items()}
+    digests = {}
+    for name in algorithms:
+        with open(path, "rb") as file:
+            digests[name] = hashlib.file_digest(file, name).hexdigest()
+    return digests
 
 
-def compare_digests(published: dict[str, str], received: dict[str, str]) -> None:
+def compare_digests(published: Mapping[str, str], received: Mapping[str, str]) -> None:
     """DownloadError naming the first digest (by hashlib name) that differs from the published."""
     for algorithm, expected in published.items():
         if received[algorithm] != expected:
@@ -158,14 +192,6 @@ def _no_connection(error: BaseException | str, timeout: float) -> str:
     if isinstance(error, TimeoutError):
         return f"no answer within {timeout:g} s"
     return f"cannot connect ({reason(error)})"
-
-
-def _content_length(response) -> int | None:
-    try:
-        length = int(response.headers.get("Content-Length", ""))
-    except ValueError:
-        return None
-    return length if length >= 0 else None
 
 
 def check_url(url: str) -> None:

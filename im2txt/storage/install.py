@@ -23,19 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from im2txt.errors import DownloadError, ModelError
-from im2txt.progress import FileProgress
+from im2txt.progress import ByteProgress, FileProgress
 from im2txt.storage import bundle, catalogue, checkpoint, discovery, locations
 from im2txt.storage.archives import unpack
-from im2txt.storage.catalogue import ArchiveMember, NamedModel, RemoteFile, Source
-from im2txt.storage.drive import fetch_drive_file
-from im2txt.storage.fetch import (
-    TIMEOUT,
-    compare_digests,
-    fetch,
-    file_digests,
-    public_url,
-    reason,
-)
+from im2txt.storage.catalogue import ArchiveMember, NamedModel, Source
+from im2txt.storage.fetch import TIMEOUT, compare_digests, fetch, file_digests, public_url, reason
 from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import VOCAB_NAME
 from im2txt.weights import weight_shapes
@@ -45,9 +37,8 @@ PROVENANCE_FILE = "im2txt-source.json"
 
 
 class NoSourceWorked(DownloadError):
-    """Every source of a model failed. Its message is one line naming each source and why;
-    `failures` holds the same, one line per source in the order tried, for a front end that
-    lays them out (and adds what to do next: a mirror, or the files by hand)."""
+    """Every source of a model failed: one line naming each source and why; `failures` holds the
+    same lines, in the order tried, for a front end that lays them out."""
 
     def __init__(self, model: str, failures: tuple[str, ...]) -> None:
         super().__init__(
@@ -68,7 +59,7 @@ class Installed:
 
 
 def default_folder(model: NamedModel) -> Path:
-    """Where a named model is installed: its folder of the models folder (coco/ for coco-2m,
+    """Where a model is installed: its folder of the models folder (coco/ for coco-2m and URLs,
     the folder the default lookup tries first)."""
     return locations.model_root() / model.folder
 
@@ -82,23 +73,33 @@ def install_model(
     on_failure: Callable[[str], None] | None = None,
     timeout: float = TIMEOUT,
 ) -> Installed:
-    """Fetch the catalogue's model `name` and install it as the folder `dest`.
-
-    The sources are tried in order, or, with `mirror` (a URL of a folder holding the files under
-    their published names), the same sources' files from there. Each failed source is passed to
-    `on_failure` as one line. An existing model in `dest` is kept unless `force`. Raises
-    NoSourceWorked (a DownloadError: one line, listing every source's failure) when none works.
-    """
+    """The catalogue's model `name` installed (see install), or with `mirror` (a URL of a folder
+    holding the files under their published names) its sources' files from there."""
     model = catalogue.find_model(name, mirror)
-    dest = Path(dest) if dest is not None else default_folder(model)
     return install(
         model, dest, force=force, progress=progress, on_failure=on_failure, timeout=timeout
     )
 
 
+def download_model(
+    url: str,
+    dest: str | Path | None = None,
+    sha256: str | None = None,
+    force: bool = False,
+    progress: ByteProgress | None = None,
+    timeout: float = TIMEOUT,
+) -> Path:
+    """The model archive at `url` installed (see install); returns where. A tar or zip,
+    recognised by its content, holding a checkpoint (.index + .data) or a converted model with
+    its word_counts.txt, in a folder or at the top; its SHA-256 checked when given."""
+    each = (lambda name, done, total: progress(done, total)) if progress else None
+    model = catalogue.one_off(url, sha256)
+    return install(model, dest, force=force, progress=each, timeout=timeout).dest
+
+
 def install(
     model: NamedModel,
-    dest: Path,
+    dest: str | Path | None = None,
     *,
     force: bool = False,
     progress: FileProgress | None = None,
@@ -106,8 +107,10 @@ def install(
     timeout: float = TIMEOUT,
 ) -> Installed:
     """The pipeline: `model` from the first of its sources that works, installed as `dest`
-    (see install_model). A one-off entry (catalogue.one_off: one source, no label) fails with
-    its source's one line, not NoSourceWorked, and gets no provenance record."""
+    (default: default_folder). An existing model there is kept unless `force`. Each failed source
+    goes to `on_failure` as one line; when none works, NoSourceWorked lists them all. A one-off
+    entry (one source, no label) fails with its source's line instead, and records no provenance."""
+    dest = Path(dest) if dest is not None else default_folder(model)
     refuse_occupied(dest, force)
     failures: list[str] = []
     with staging_folder(dest) as staging:
@@ -134,15 +137,14 @@ def install(
 
 
 def installed_model_name(folder: str | Path) -> str | None:
-    """The catalogue name of the model installed in `folder`, or None when it was put there some
-    other way."""
+    """The catalogue name of the model installed in `folder`, or None."""
     name = (install_record(folder) or {}).get("model")
     return name if isinstance(name, str) else None
 
 
 def install_record(folder: str | Path) -> dict | None:
-    """What `download` wrote beside a model it installed (its name, description, licence and
-    source), or None when the model was put there some other way."""
+    """What install wrote beside a catalogue model (its name, description, licence and source),
+    or None when the model was put there some other way."""
     try:
         record = json.loads((Path(folder) / PROVENANCE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -153,12 +155,10 @@ def install_record(folder: str | Path) -> dict | None:
 def check_model(folder: str | Path) -> None:
     """What loading `folder` checks, short of building the network; ModelError on a problem.
 
-    Reads the config (from the checkpoint's shapes or config.json) and every weight once, one at
-    a time (TensorFlow's reader verifies each tensor's CRC32C, zipfile each array's CRC-32; a
-    checkpoint's tensors the model does not use are read too),
-    compares the shapes with the model's, refuses NaN or infinite values, and checks that the
-    vocabulary parses and fits the softmax. Building the TF variables would check nothing more
-    about the files and would cost ~1 GB and seconds for the COCO model.
+    Every weight is read once, one at a time (TensorFlow's reader verifies each tensor's CRC32C,
+    zipfile each array's CRC-32; a checkpoint's unused tensors too), its shape compared with the
+    model's and NaN or infinite values refused; the vocabulary must parse and fit the softmax.
+    Building the TF variables would check nothing more and cost ~1 GB for the COCO model.
     """
     folder = Path(folder)
     files = read_model(folder, vocab=folder / VOCAB_NAME)
@@ -185,24 +185,32 @@ def check_model(folder: str | Path) -> None:
 
 
 def refuse_occupied(dest: Path, force: bool) -> None:
-    """DownloadError when `dest` holds something and `force` is not given."""
-    occupied = _occupied(dest)
-    if occupied and not force:
-        raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
+    """DownloadError when `dest` holds something (an empty folder is fine) and not `force`."""
+    if force or not (dest.exists() or dest.is_symlink()):
+        return
+    if dest.is_dir() and not dest.is_symlink():
+        if not any(dest.iterdir()):
+            return
+        found = discovery.inspect_folder(dest)
+        occupied = f"already has a model ({found.label})" if found else "already exists, not empty"
+    else:
+        occupied = "already exists"
+    raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
 
 
 @contextlib.contextmanager
 def staging_folder(dest: Path) -> Iterator[Path]:
-    """A fresh hidden folder beside `dest` (its parents created as needed), removed on exit; the
-    parents it created are removed too unless a model was moved into `dest` meanwhile."""
-    created = _make_folders(dest.parent)
+    """A fresh hidden folder beside `dest`, removed on exit, with the parents it had to create
+    unless a model was moved into `dest` meanwhile."""
+    created = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-download-", dir=dest.parent))
     try:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if not dest.exists():
-            for folder in reversed(created):
+            for folder in created:  # innermost first
                 with contextlib.suppress(OSError):
                     folder.rmdir()
 
@@ -223,29 +231,6 @@ def move_into_place(model: Path, dest: Path, staging: Path, force: bool) -> None
         raise DownloadError(f"{dest}: cannot move the model into place ({reason(e)})") from None
 
 
-def _occupied(dest: Path) -> str | None:
-    """Why `dest` cannot simply be created, or None when it is absent or an empty folder."""
-    if dest.is_dir() and not dest.is_symlink():
-        if not any(dest.iterdir()):
-            return None
-        found = discovery.inspect_folder(dest)
-        return f"already has a model ({found.label})" if found else "already exists, not empty"
-    if dest.exists() or dest.is_symlink():
-        return "already exists"
-    return None
-
-
-def _make_folders(folder: Path) -> list[Path]:
-    """mkdir -p, returning the folders it created (outermost first) so a failure can undo it."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        path.mkdir(exist_ok=True)
-    return list(reversed(missing))
-
-
 # --- one source ----------------------------------------------------------------------------------
 
 
@@ -258,16 +243,25 @@ def _fetch_source(
     folder.mkdir()
     found = folder
     for remote in source.files:
+        name = remote.name
+        each = (lambda done, total, name=name: progress(name, done, total)) if progress else None
+        target = work / "archive" if remote.archive else folder / name
         try:
+            fetch(
+                remote.url,
+                target,
+                size=remote.size,
+                digests=remote.digests,
+                drive=remote.drive,
+                progress=each,
+                timeout=timeout,
+            )
             if not remote.archive:
-                _fetch_file(remote, folder / remote.name, progress, timeout)
                 continue
-            archive = work / "archive"
-            _fetch_file(remote, archive, progress, timeout)
             unpacked = work / "unpacked" if remote.members else folder
             unpacked.mkdir(exist_ok=True)
-            unpack(archive, unpacked)
-            archive.unlink()  # one copy of the model on disk, not two
+            unpack(target, unpacked)
+            target.unlink()  # one copy of the model on disk, not two
             if remote.members:
                 _take_members(remote.members, unpacked, folder)
             else:
@@ -275,23 +269,6 @@ def _fetch_source(
         except DownloadError as e:
             raise DownloadError(f"{remote.label}: {e}") from None
     return found
-
-
-def _fetch_file(
-    remote: RemoteFile, target: Path, progress: FileProgress | None, timeout: float
-) -> None:
-    def report(done: int, total: int | None) -> None:
-        if progress:
-            progress(remote.name, done, total or remote.size)
-
-    get = fetch_drive_file if remote.drive else fetch
-    fetched = get(remote.url, target, report, timeout, tuple(remote.digests) or ("sha256",))
-    if remote.size is not None and fetched.size != remote.size:
-        raise DownloadError(
-            f"{fetched.size:,} bytes, but the published file has {remote.size:,} "
-            "(a different or damaged file)"
-        )
-    compare_digests(remote.digests, fetched.digests)
 
 
 def _take_members(members: tuple[ArchiveMember, ...], unpacked: Path, folder: Path) -> None:
