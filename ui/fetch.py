@@ -18,7 +18,7 @@ _download_lock = threading.Lock()
 # Seconds before a failed fetch at start-up is tried again, and the failures (time, error line)
 # by source.
 RETRY_AFTER = 300.0
-_start_failures: dict[str, tuple[float, str]] = {}
+_start_failures: dict[ModelSource, tuple[float, str]] = {}
 # The session's note on the download it just made, shown once after the page reruns.
 _NOTE = "coco-download-note"
 
@@ -41,11 +41,6 @@ def configured_source() -> ModelSource | None:
         return None
 
 
-def button_label(source: ModelSource) -> str:
-    size = f" ({source.size / 1e6:.0f} MB)" if source.size else ""
-    return f"Get the COCO model{size}"
-
-
 def coco_offer(key: str, *, by_hand: bool = False) -> None:
     """Unless a COCO model is there: say plainly that the demo model knows only shapes (the one
     place a page says it), and offer the download (or say why this server does not); with
@@ -64,12 +59,12 @@ def coco_offer(key: str, *, by_hand: bool = False) -> None:
             "allow it (`model_visitor_download`) or have it fetched at start-up "
             "(`model_fetch_on_start`); see the README, *Use the COCO model*."
         )
-    elif source is not None and st.button(
-        button_label(source), key=f"get-coco-{key}", type="primary"
-    ):
-        if download_model(source):
-            st.rerun()
-        failed = True
+    elif source is not None:
+        size = f" ({source.size / 1e6:.0f} MB)" if source.size else ""
+        if st.button(f"Get the COCO model{size}", key=f"get-coco-{key}", type="primary"):
+            if download_model(source):
+                st.rerun()
+            failed = True
     if by_hand and not failed:
         st.caption(f"When every source is down, {BY_HAND}")
 
@@ -92,17 +87,15 @@ def download_model(source: ModelSource) -> bool:
         bar.progress(fraction, text=f"Downloading the COCO model: {name}, {size}")
 
     with _download_lock:
-        if coco_model_present():  # another session fetched it meanwhile
-            bar.empty()
-            return True
-        try:
-            note = _fetch(source, progress)
+        try:  # another session may have fetched it meanwhile
+            note = None if coco_model_present() else _fetch(source, progress)
         except Im2txtError as e:
             bar.empty()
             st.error(failure_message(e), icon=":material/error:")
             return False
     bar.empty()
-    st.session_state[_NOTE] = note
+    if note:
+        st.session_state[_NOTE] = note
     return True
 
 
@@ -143,17 +136,16 @@ def _fetch_on_start(source: ModelSource) -> str | None:
     with _download_lock:
         if coco_model_present():
             return None
-        key = repr(source)
-        failed = _start_failures.get(key)
+        failed = _start_failures.get(source)
         if failed is not None and time.monotonic() - failed[0] < RETRY_AFTER:
             return failed[1]
         try:
             with st.spinner("Fetching the COCO model configured for this app…"):
                 _fetch(source, None)
         except Im2txtError as e:
-            _start_failures[key] = (time.monotonic(), str(e))
+            _start_failures[source] = (time.monotonic(), str(e))
             return str(e)
-        _start_failures.pop(key, None)
+        _start_failures.pop(source, None)
     return None
 
 
@@ -161,7 +153,7 @@ def _fetch(source: ModelSource, progress) -> str:
     """Install what `source` says; one sentence on what was installed (and the sources that
     failed before the one used)."""
     model = source.model
-    done = install.install(model, install.default_folder(model), progress=progress)
+    done = install.install_model(model, progress=progress)
     origin = f" from {done.source.label}" if done.source.label else ""
     failed = "".join(f"  \nCould not use {line}" for line in done.failures)
     return f"Installed {model.name}{origin} in `{done.dest}`.{failed}"

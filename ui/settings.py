@@ -24,11 +24,7 @@ SECRET_KEYS = (
     "model_mirror",
     "model_visitor_download",
 )
-
-
 ENVIRONMENT_KEYS = tuple(f"IM2TXT_{key.upper()}" for key in SECRET_KEYS)
-
-
 _YES = ("1", "true", "yes", "on")
 _NO = ("", "0", "false", "no", "off")
 # Hosts a browser uses for an app running on the same machine.
@@ -84,28 +80,26 @@ def configured_model_source(secrets: Mapping[str, object] | None = None) -> Mode
     """
     secrets = secrets or {}
     if any(key in secrets for key in SECRET_KEYS):
-        values = {key: secrets.get(key) for key in SECRET_KEYS}
+        values = [secrets.get(key) for key in SECRET_KEYS]
     else:
-        values = dict(zip(SECRET_KEYS, (os.environ.get(k) for k in ENVIRONMENT_KEYS), strict=True))
-    text = {key: str(value if value is not None else "").strip() for key, value in values.items()}
-    url, mirror = text["model_url"] or None, text["model_mirror"] or None
+        values = [os.environ.get(key) for key in ENVIRONMENT_KEYS]
+    url, sha256, on_start, mirror, visitors = ("" if v is None else str(v).strip() for v in values)
     for given in (url, mirror):
         if given:
             check_url(given)
-    sha256 = normalised_sha256(text["model_sha256"]) if text["model_sha256"] else None
-    name: str | None = None if url else catalogue.DEFAULT_MODEL
-    on_start = text["model_fetch_on_start"]
-    if on_start.lower() in _YES:
-        fetch_on_start = True
-    elif on_start.lower() in _NO:
-        fetch_on_start = False
-    else:  # a catalogue name
+    sha256 = normalised_sha256(sha256) if sha256 else ""
+    name = None if url else catalogue.DEFAULT_MODEL
+    fetch_on_start = on_start.lower() in _YES
+    if not fetch_on_start and on_start.lower() not in _NO:  # a catalogue name
         if url:
             raise DownloadError(
                 f"model_fetch_on_start names {on_start!r} but model_url is set: use one of them"
             )
         name, fetch_on_start = catalogue.find_model(on_start).name, True
-    return ModelSource(name, url, sha256, mirror, fetch_on_start, _visitors(text))
+    if visitors.lower() not in ("", "auto", *_YES, *_NO):
+        raise DownloadError(f"model_visitor_download must be true, false or auto, got {visitors!r}")
+    allowed = None if visitors.lower() in ("", "auto") else visitors.lower() in _YES
+    return ModelSource(name, url or None, sha256 or None, mirror or None, fetch_on_start, allowed)
 
 
 def visitors_may_download(source: ModelSource, app_url: str | None) -> bool:
@@ -115,17 +109,4 @@ def visitors_may_download(source: ModelSource, app_url: str | None) -> bool:
     and the fixed list of what can be fetched, are what visitors cannot change."""
     if source.visitors is not None:
         return source.visitors
-    host = urlsplit(app_url or "").hostname
-    return host in _LOCAL_HOSTS
-
-
-def _visitors(text: dict[str, str]) -> bool | None:
-    value = text["model_visitor_download"].lower()
-    if value in ("", "auto"):
-        return None
-    if value in _YES:
-        return True
-    if value in _NO:
-        return False
-    given = text["model_visitor_download"]
-    raise DownloadError(f"model_visitor_download must be true, false or auto, got {given!r}")
+    return urlsplit(app_url or "").hostname in _LOCAL_HOSTS

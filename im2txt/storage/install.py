@@ -1,12 +1,9 @@
 """Installing a model: each source in turn, staged beside the destination, checked, then renamed.
 
-A catalogue model and a URL's archive (a one-off entry, see catalogue.one_off) go the same way.
-Every file is streamed into a staging folder in the destination's parent (same filesystem, so the
-last step is a rename), its published size and digests compared, archives unpacked safely (their
-listed members' digests compared, or their one model found), and the model then read whole
-(every tensor's CRC checked) before one rename puts it in place. A source that fails is reported
-in one line and the next one is tried. The staging folder is deleted on every path out: a failed
-install leaves nothing behind, and an existing model is only replaced by one that passed.
+A catalogue model and a URL's archive (catalogue.one_off) go the same way. The staging folder is
+in the destination's parent (same filesystem: the last step is a rename) and deleted on every path
+out: a failed install leaves nothing behind, and an existing model is only replaced by one that
+passed every check (published sizes and digests, safe unpacking, every tensor read).
 """
 
 from __future__ import annotations
@@ -65,7 +62,7 @@ def default_folder(model: NamedModel) -> Path:
 
 
 def install_model(
-    name: str,
+    model: str | NamedModel,
     dest: str | Path | None = None,
     force: bool = False,
     mirror: str | None = None,
@@ -73,43 +70,14 @@ def install_model(
     on_failure: Callable[[str], None] | None = None,
     timeout: float = TIMEOUT,
 ) -> Installed:
-    """The catalogue's model `name` installed (see install), or with `mirror` (a URL of a folder
-    holding the files under their published names) its sources' files from there."""
-    model = catalogue.find_model(name, mirror)
-    return install(
-        model, dest, force=force, progress=progress, on_failure=on_failure, timeout=timeout
-    )
-
-
-def download_model(
-    url: str,
-    dest: str | Path | None = None,
-    sha256: str | None = None,
-    force: bool = False,
-    progress: ByteProgress | None = None,
-    timeout: float = TIMEOUT,
-) -> Path:
-    """The model archive at `url` installed (see install); returns where. A tar or zip,
-    recognised by its content, holding a checkpoint (.index + .data) or a converted model with
-    its word_counts.txt, in a folder or at the top; its SHA-256 checked when given."""
-    each = (lambda name, done, total: progress(done, total)) if progress else None
-    model = catalogue.one_off(url, sha256)
-    return install(model, dest, force=force, progress=each, timeout=timeout).dest
-
-
-def install(
-    model: NamedModel,
-    dest: str | Path | None = None,
-    *,
-    force: bool = False,
-    progress: FileProgress | None = None,
-    on_failure: Callable[[str], None] | None = None,
-    timeout: float = TIMEOUT,
-) -> Installed:
-    """The pipeline: `model` from the first of its sources that works, installed as `dest`
+    """The pipeline: `model` (a catalogue name, its files from `mirror` when given, or an entry
+    such as catalogue.one_off's) from the first of its sources that works, installed as `dest`
     (default: default_folder). An existing model there is kept unless `force`. Each failed source
     goes to `on_failure` as one line; when none works, NoSourceWorked lists them all. A one-off
-    entry (one source, no label) fails with its source's line instead, and records no provenance."""
+    entry (one source, no label) fails with its source's line instead, and records no provenance.
+    """
+    if isinstance(model, str):
+        model = catalogue.find_model(model, mirror)
     dest = Path(dest) if dest is not None else default_folder(model)
     refuse_occupied(dest, force)
     failures: list[str] = []
@@ -118,8 +86,7 @@ def install(
             work = staging / f"source-{number}"
             work.mkdir()
             try:
-                folder = _fetch_source(source, work, progress, timeout)
-                _check_fetched_model(folder, work / "model", model.name)
+                folder = _fetch_source(model.name, source, work, progress, timeout)
             except DownloadError as e:
                 shutil.rmtree(work, ignore_errors=True)  # one source's files on disk at a time
                 line = f"{source.label}: {e}" if source.label else str(e)
@@ -134,6 +101,22 @@ def install(
     if not model.sources[0].label:
         raise DownloadError(failures[0])
     raise NoSourceWorked(model.name, tuple(failures))
+
+
+def download_model(
+    url: str,
+    dest: str | Path | None = None,
+    sha256: str | None = None,
+    force: bool = False,
+    progress: ByteProgress | None = None,
+    timeout: float = TIMEOUT,
+) -> Path:
+    """The model archive at `url` installed (see install_model); returns where. A tar or zip,
+    recognised by its content, holding a checkpoint (.index + .data) or a converted model with
+    its word_counts.txt, in a folder or at the top; its SHA-256 checked when given."""
+    model = catalogue.one_off(url, sha256)
+    each = (lambda name, done, total: progress(done, total)) if progress else None
+    return install_model(model, dest, force, progress=each, timeout=timeout).dest
 
 
 def installed_model_name(folder: str | Path) -> str | None:
@@ -235,17 +218,18 @@ def move_into_place(model: Path, dest: Path, staging: Path, force: bool) -> None
 
 
 def _fetch_source(
-    source: Source, work: Path, progress: FileProgress | None, timeout: float
+    name: str, source: Source, work: Path, progress: FileProgress | None, timeout: float
 ) -> Path:
-    """All the files of one source into work/model; the folder holding the model. DownloadError
-    at the first file that fails, naming it."""
+    """All the files of one source into work/model; the folder holding the model, checked.
+    DownloadError at the first file that fails, naming it, or naming the model's files as inside
+    the download when it does not load."""
     folder = work / "model"
     folder.mkdir()
     found = folder
     for remote in source.files:
-        name = remote.name
-        each = (lambda done, total, name=name: progress(name, done, total)) if progress else None
-        target = work / "archive" if remote.archive else folder / name
+        file = remote.name
+        each = (lambda done, total, file=file: progress(file, done, total)) if progress else None
+        target = work / "archive" if remote.archive else folder / file
         try:
             fetch(
                 remote.url,
@@ -268,6 +252,11 @@ def _fetch_source(
                 found = _find_model(folder)
         except DownloadError as e:
             raise DownloadError(f"{remote.label}: {e}") from None
+    try:
+        check_model(found)
+    except ModelError as e:
+        inside = str(e).replace(f"{folder}{os.sep}", "").replace(str(folder), ".")
+        raise DownloadError(f"{name}: the model does not load: {inside}") from None
     return found
 
 
@@ -323,15 +312,6 @@ def _contents(folder: Path, limit: int = 6) -> str:
         return "it is empty"
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return f"found {', '.join(names[:limit])}{more}"
-
-
-def _check_fetched_model(model: Path, staging: Path, name: str) -> None:
-    """check_model on a folder in staging; the error names files as inside the download."""
-    try:
-        check_model(model)
-    except ModelError as e:
-        inside = str(e).replace(f"{staging}{os.sep}", "").replace(str(staging), ".")
-        raise DownloadError(f"{name}: the model does not load: {inside}") from None
 
 
 def _write_provenance(folder: Path, model: NamedModel, source: Source) -> None:
