@@ -1,4 +1,4 @@
-"""Fetching a file over http(s): streamed to disk with its digests and progress, one-line errors.
+"""Fetching a file over http(s): streamed to disk with progress, checked, one-line errors.
 
 A Google Drive link to a large file answers with a "can't scan this file for viruses" page whose
 "Download anyway" form leads to the file. gdown (a well-kept library that follows Drive's changes)
@@ -94,9 +94,7 @@ def fetch(
     digests = digests or {}
     through = _opener()  # one cookie jar for the whole flow
     for _ in range(_DRIVE_PAGES if drive else 1):
-        done, received, content_type = _transfer(
-            url, target, digests, size, progress, timeout, through
-        )
+        done, content_type = _transfer(url, target, size, progress, timeout, through)
         if not (drive and content_type.startswith("text/html") and done <= _MAX_PAGE):
             break
         url = _confirmed_url(target.read_text(encoding="utf-8", errors="replace"))
@@ -107,30 +105,29 @@ def fetch(
         raise DownloadError(
             f"{done:,} bytes, but the published file has {size:,} (a different or damaged file)"
         )
-    compare_digests(digests, received)
+    compare_digests(digests, file_digests(target, digests))
 
 
 def _transfer(
     url: str,
     target: Path,
-    digests: Mapping[str, str],
     size: int | None,
     progress: ByteProgress | None,
     timeout: float,
     through: urllib.request.OpenerDirector,
-) -> tuple[int, dict[str, str], str]:
-    """One request into `target`: its length, hex digests and content type."""
+) -> tuple[int, str]:
+    """One request into `target`: its length and content type."""
     request = urllib.request.Request(url, headers={"User-Agent": "im2txt-download"})
     try:
         response = through.open(request, timeout=timeout)
     except urllib.error.HTTPError as e:
         e.close()
         raise DownloadError(f"HTTP {e.code} {e.reason}") from None
-    except urllib.error.URLError as e:
-        raise DownloadError(_no_connection(e.reason, timeout)) from None
     except (OSError, http.client.HTTPException) as e:
-        raise DownloadError(_no_connection(e, timeout)) from None
-    hashes = {name: hashlib.new(name) for name in digests}
+        cause = e.reason if isinstance(e, urllib.error.URLError) else e
+        if isinstance(cause, TimeoutError):
+            raise DownloadError(f"no answer within {timeout:g} s") from None
+        raise DownloadError(f"cannot connect ({reason(cause)})") from None
     done = 0
     with response:
         length = response.length  # http.client's Content-Length: None when absent or invalid
@@ -141,8 +138,6 @@ def _transfer(
             with open(target, "wb") as out:
                 while chunk := response.read(CHUNK):
                     out.write(chunk)
-                    for digest in hashes.values():
-                        digest.update(chunk)
                     done += len(chunk)
                     if progress:
                         progress(done, total)
@@ -152,8 +147,7 @@ def _transfer(
         raise DownloadError(f"transfer cut short: received {done:,} of {length:,} bytes")
     if done == 0:
         raise DownloadError("the server sent an empty file")
-    received = {name: digest.hexdigest() for name, digest in hashes.items()}
-    return done, received, response.headers.get("Content-Type", "")
+    return done, response.headers.get("Content-Type", "")
 
 
 def _confirmed_url(page: str) -> str:
@@ -186,12 +180,6 @@ def compare_digests(published: Mapping[str, str], received: Mapping[str, str]) -
                 f"{name} mismatch: expected {expected}, got {received[algorithm]} "
                 "(a different or damaged file)"
             )
-
-
-def _no_connection(error: BaseException | str, timeout: float) -> str:
-    if isinstance(error, TimeoutError):
-        return f"no answer within {timeout:g} s"
-    return f"cannot connect ({reason(error)})"
 
 
 def check_url(url: str) -> None:
