@@ -34,8 +34,6 @@ def unpack(archive: Path, target: Path) -> None:
             page = head.lstrip()[:1] == b"<"
             hint = " (the server sent a web page: is the link a direct download?)" if page else ""
             raise DownloadError(f"not a .tar.gz, .tgz or .zip archive{hint}")
-    except DownloadError:
-        raise
     except (
         tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile,
         lzma.LZMAError, NotImplementedError,

@@ -136,13 +136,9 @@ def install_record(folder: str | Path) -> dict | None:
 
 
 def check_model(folder: str | Path) -> None:
-    """What loading `folder` checks, short of building the network; ModelError on a problem.
-
-    Every weight is read once, one at a time (TensorFlow's reader verifies each tensor's CRC32C,
-    zipfile each array's CRC-32; a checkpoint's unused tensors too), its shape compared with the
-    model's and NaN or infinite values refused; the vocabulary must parse and fit the softmax.
-    Building the TF variables would check nothing more and cost ~1 GB for the COCO model.
-    """
+    """What loading `folder` checks, short of building the network (which would check nothing
+    more, for ~1 GB): every weight read once (its CRC checked), its shape compared with the
+    model's, no NaN or infinity; the vocabulary parses and fits the softmax. ModelError if not."""
     folder = Path(folder)
     files = read_model(folder, vocab=folder / VOCAB_NAME)
     weights = files.weights
