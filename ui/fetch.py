@@ -73,8 +73,7 @@ class ModelSource:
 
     @property
     def model(self) -> catalogue.NamedModel:
-        """The catalogue entry to install: the named model (its files from `mirror` when set),
-        or a one-off entry for the operator's archive."""
+        """The entry to install: the named model (from `mirror` when set) or the archive."""
         if self.url:
             return catalogue.one_off(self.url, self.sha256)
         return catalogue.find_model(str(self.name), self.mirror)
@@ -87,13 +86,9 @@ class ModelSource:
 
 def configured_model_source(secrets: Mapping[str, object] | None = None) -> ModelSource:
     """What the operator configured (defaults: coco-2m from its publishers, visitors allowed only
-    locally, nothing fetched at start-up); DownloadError naming a bad setting.
-
-    Read from `secrets` (the keys of SECRET_KEYS: the app passes its st.secrets as a dict) when it
-    holds any of them, else from the environment (ENVIRONMENT_KEYS); settings are never mixed
-    across the two. Only the operator can set these: a visitor cannot choose what the server
-    fetches.
-    """
+    locally, nothing fetched at start-up); DownloadError naming a bad setting. Read from `secrets`
+    (SECRET_KEYS; the app passes its st.secrets as a dict) when it holds any of them, else from the
+    environment (ENVIRONMENT_KEYS): never mixed across the two."""
     secrets = secrets or {}
     if any(key in secrets for key in SECRET_KEYS):
         values = [secrets.get(key) for key in SECRET_KEYS]
@@ -142,11 +137,10 @@ def configured_source() -> ModelSource | None:
 
 
 def coco_offer(key: str, *, by_hand: bool = False) -> None:
-    """Unless a COCO model is there: say plainly that the demo model knows only shapes (the one
-    place a page says it), and offer the download (or say why this server does not); with
-    `by_hand`, end with how to install it by hand, unless a failed download just said so. After a
-    download, the page reruns and the cached loader loads the new model, found where the download
-    put it."""
+    """Unless a COCO model is there: say that the demo model knows only shapes (the one place a
+    page says it) and offer the download, or say why this server does not; with `by_hand`, end
+    with how to install it by hand unless a failed download just said so. After a download the
+    page reruns, and the cached loader finds the new model where the download put it."""
     installed_note()
     if coco_model_present():
         return
@@ -190,12 +184,11 @@ def download_model(source: ModelSource) -> bool:
         try:  # another session may have fetched it meanwhile
             note = None if coco_model_present() else _fetch(source, progress)
         except Im2txtError as e:
-            bar.empty()
             st.error(failure_message(e), icon=":material/error:")
             return False
-    bar.empty()
-    if note:
-        st.session_state[_NOTE] = note
+        finally:
+            bar.empty()
+    st.session_state[_NOTE] = note
     return True
 
 

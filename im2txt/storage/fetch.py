@@ -15,7 +15,7 @@ import http.cookiejar
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -91,7 +91,6 @@ def fetch(
     """Stream the URL into `target`, checking its published `size` and `digests` (hex, by hashlib
     name) when given; with `drive`, Drive's confirmation pages are followed to the file. A
     DownloadError says what went wrong, the caller says with which file."""
-    digests = digests or {}
     through = _opener()  # one cookie jar for the whole flow
     for _ in range(_DRIVE_PAGES if drive else 1):
         done, content_type = _transfer(url, target, size, progress, timeout, through)
@@ -105,7 +104,7 @@ def fetch(
         raise DownloadError(
             f"{done:,} bytes, but the published file has {size:,} (a different or damaged file)"
         )
-    compare_digests(digests, file_digests(target, digests))
+    check_digests(target, digests or {})
 
 
 def _transfer(
@@ -162,22 +161,16 @@ def _confirmed_url(page: str) -> str:
         raise DownloadError(f"Google Drive refused the file: {reason(e)}") from None
 
 
-def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
-    """Hex digests of a file on disk, by hashlib name."""
-    digests = {}
-    for name in algorithms:
-        with open(path, "rb") as file:
-            digests[name] = hashlib.file_digest(file, name).hexdigest()
-    return digests
-
-
-def compare_digests(published: Mapping[str, str], received: Mapping[str, str]) -> None:
-    """DownloadError naming the first digest (by hashlib name) that differs from the published."""
+def check_digests(path: Path, published: Mapping[str, str]) -> None:
+    """DownloadError naming the first of the file's digests (hex, by hashlib name) that differs
+    from the published one."""
     for algorithm, expected in published.items():
-        if received[algorithm] != expected:
+        with open(path, "rb") as file:
+            received = hashlib.file_digest(file, algorithm).hexdigest()
+        if received != expected:
             name = algorithm.upper().replace("SHA", "SHA-")
             raise DownloadError(
-                f"{name} mismatch: expected {expected}, got {received[algorithm]} "
+                f"{name} mismatch: expected {expected}, got {received} "
                 "(a different or damaged file)"
             )
 

@@ -24,7 +24,7 @@ from im2txt.progress import ByteProgress, FileProgress
 from im2txt.storage import bundle, catalogue, checkpoint, discovery, locations
 from im2txt.storage.archives import unpack
 from im2txt.storage.catalogue import ArchiveMember, NamedModel, Source
-from im2txt.storage.fetch import TIMEOUT, compare_digests, fetch, file_digests, public_url, reason
+from im2txt.storage.fetch import TIMEOUT, check_digests, fetch, public_url, reason
 from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import VOCAB_NAME
 from im2txt.weights import weight_shapes
@@ -56,8 +56,7 @@ class Installed:
 
 
 def default_folder(model: NamedModel) -> Path:
-    """Where a model is installed: its folder of the models folder (coco/ for coco-2m and URLs,
-    the folder the default lookup tries first)."""
+    """Where `model` is installed by default: its folder of the models folder."""
     return locations.model_root() / model.folder
 
 
@@ -263,7 +262,7 @@ def _take_members(members: tuple[ArchiveMember, ...], unpacked: Path, folder: Pa
         if not path.is_file():
             raise DownloadError(f"{member.path} is not in the archive")
         try:
-            compare_digests(member.digests, file_digests(path, member.digests))
+            check_digests(path, member.digests)
         except DownloadError as e:
             raise DownloadError(f"{member.path}: {e}") from None
         path.rename(folder / member.name)
