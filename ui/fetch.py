@@ -165,8 +165,7 @@ def coco_offer(key: str, *, by_hand: bool = False) -> None:
 
 def installed_note() -> None:
     """Once, after the rerun that follows a download: what was installed, and from where."""
-    note = st.session_state.pop(_NOTE, None)
-    if note:
+    if note := st.session_state.pop(_NOTE, None):
         st.success(note, icon=":material/check_circle:")
 
 
@@ -222,10 +221,9 @@ def fetch_configured_model_on_start() -> None:
 
 
 def _fetch_on_start(source: ModelSource) -> str | None:
-    """Once per server while it works: the configured model, fetched; None when it is there, else
-    the error line. A failure is remembered for RETRY_AFTER seconds (every page run asks), then
-    tried again: a source that was down at boot does not leave the server without its model
-    until the next restart."""
+    """The configured model, fetched once per server; None when it is there, else the error line,
+    remembered for RETRY_AFTER seconds (every page run asks) and then tried again: a source down
+    at boot does not leave the server without its model until the next restart."""
     with _download_lock:
         if coco_model_present():
             return None

@@ -1,10 +1,8 @@
 """Fetching a file over http(s): streamed to disk with progress, checked, one-line errors.
 
 A Google Drive link to a large file answers with a "can't scan this file for viruses" page whose
-"Download anyway" form leads to the file. gdown (a well-kept library that follows Drive's changes)
-reads that page; the transfer stays ours, with its timeouts, http(s)-only redirects, digests and
-progress: gdown's own download has no timeout, so a stalled connection would hang a server's
-download for good.
+form leads to the file; gdown (a well-kept library that follows Drive's changes) reads that page.
+The transfer stays ours: gdown's has no timeout, so a stalled connection would hang for good.
 """
 
 from __future__ import annotations

@@ -49,7 +49,6 @@ class NoSourceWorked(DownloadError):
 class Installed:
     model: NamedModel
     dest: Path
-    # The source the model came from.
     source: Source
     # One line per source that failed before it, in order.
     failures: tuple[str, ...]
@@ -69,12 +68,10 @@ def install_model(
     on_failure: Callable[[str], None] | None = None,
     timeout: float = TIMEOUT,
 ) -> Installed:
-    """The pipeline: `model` (a catalogue name, its files from `mirror` when given, or an entry
-    such as catalogue.one_off's) from the first of its sources that works, installed as `dest`
-    (default: default_folder). An existing model there is kept unless `force`. Each failed source
-    goes to `on_failure` as one line; when none works, NoSourceWorked lists them all. A one-off
-    entry (one source, no label) fails with its source's line instead, and records no provenance.
-    """
+    """The pipeline: `model` (a catalogue name, from `mirror` when given, or an entry such as
+    catalogue.one_off's) from the first of its sources that works, installed as `dest` (default:
+    default_folder), an existing model there kept unless `force`. Each failed source goes to
+    `on_failure` as one line; NoSourceWorked lists them all (a one-off entry: its one line)."""
     if isinstance(model, str):
         model = catalogue.find_model(model, mirror)
     dest = Path(dest) if dest is not None else default_folder(model)
@@ -166,13 +163,12 @@ def refuse_occupied(dest: Path, force: bool) -> None:
     """DownloadError when `dest` holds something (an empty folder is fine) and not `force`."""
     if force or not (dest.exists() or dest.is_symlink()):
         return
+    occupied = "already exists"
     if dest.is_dir() and not dest.is_symlink():
         if not any(dest.iterdir()):
             return
         found = discovery.inspect_folder(dest)
         occupied = f"already has a model ({found.label})" if found else "already exists, not empty"
-    else:
-        occupied = "already exists"
     raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
 
 
@@ -215,9 +211,8 @@ def move_into_place(model: Path, dest: Path, staging: Path, force: bool) -> None
 def _fetch_source(
     name: str, source: Source, work: Path, progress: FileProgress | None, timeout: float
 ) -> Path:
-    """All the files of one source into work/model; the folder holding the model, checked.
-    DownloadError at the first file that fails, naming it, or naming the model's files as inside
-    the download when it does not load."""
+    """All the files of one source into work/model; the folder holding the model, checked. A
+    DownloadError names the file that failed, or the model's files as inside the download."""
     folder = work / "model"
     folder.mkdir()
     found = folder
