@@ -20,12 +20,8 @@ from ui.models import BY_HAND, coco_model_present
 
 # What an operator sets: keys of the app's secrets, else environment variables.
 SECRET_KEYS = (
-    "model_url",
-    "model_sha256",
-    "model_fetch_on_start",
-    "model_mirror",
-    "model_visitor_download",
-)
+    "model_url", "model_sha256", "model_fetch_on_start", "model_mirror", "model_visitor_download",
+)  # fmt: skip
 ENVIRONMENT_KEYS = tuple(f"IM2TXT_{key.upper()}" for key in SECRET_KEYS)
 _YES = ("1", "true", "yes", "on")
 _NO = ("", "0", "false", "no", "off")
@@ -89,8 +85,7 @@ def configured_model_source(secrets: Mapping[str, object] | None = None) -> Mode
     locally, nothing fetched at start-up); DownloadError naming a bad setting. Read from `secrets`
     (SECRET_KEYS; the app passes its st.secrets as a dict) when it holds any of them, else from the
     environment (ENVIRONMENT_KEYS): never mixed across the two."""
-    secrets = secrets or {}
-    if any(key in secrets for key in SECRET_KEYS):
+    if secrets and any(key in secrets for key in SECRET_KEYS):
         values = [secrets.get(key) for key in SECRET_KEYS]
     else:
         values = [os.environ.get(key) for key in ENVIRONMENT_KEYS]
@@ -114,10 +109,9 @@ def configured_model_source(secrets: Mapping[str, object] | None = None) -> Mode
 
 
 def visitors_may_download(source: ModelSource, app_url: str | None) -> bool:
-    """Whether a visitor who reached the app at `app_url` may start the download. Unless the
-    operator decided, only on this machine (a browser at localhost): a public server's visitors
-    cannot make it download 149 MB. Not a security boundary, a default: the operator's setting,
-    and the fixed list of what can be fetched, are what visitors cannot change."""
+    """Whether a visitor who reached the app at `app_url` may start the download: as the operator
+    set, else only on this machine (a browser at localhost), so that a public server's visitors
+    cannot make it download 149 MB. A default, not a security boundary."""
     if source.visitors is not None:
         return source.visitors
     return urlsplit(app_url or "").hostname in _LOCAL_HOSTS
@@ -241,8 +235,7 @@ def _fetch_on_start(source: ModelSource) -> str | None:
 
 
 def _fetch(source: ModelSource, progress) -> str:
-    """Install what `source` says; one sentence on what was installed (and the sources that
-    failed before the one used)."""
+    """Install `source`'s model; a sentence on what was installed, and on sources that failed."""
     done = install.install_model(source.model, progress=progress)
     origin = f" from {done.source.label}" if done.source.label else ""
     failed = "".join(f"  \nCould not use {line}" for line in done.failures)

@@ -90,8 +90,9 @@ def fetch(
     name) when given; with `drive`, Drive's confirmation pages are followed to the file. A
     DownloadError says what went wrong, the caller says with which file."""
     through = _opener()  # one cookie jar for the whole flow
+    report = (lambda done, total: progress(done, total or size)) if progress else None
     for _ in range(_DRIVE_PAGES if drive else 1):
-        done, content_type = _transfer(url, target, size, progress, timeout, through)
+        done, content_type = _transfer(url, target, report, timeout, through)
         if not (drive and content_type.startswith("text/html") and done <= _MAX_PAGE):
             break
         url = _confirmed_url(target.read_text(encoding="utf-8", errors="replace"))
@@ -108,7 +109,6 @@ def fetch(
 def _transfer(
     url: str,
     target: Path,
-    size: int | None,
     progress: ByteProgress | None,
     timeout: float,
     through: urllib.request.OpenerDirector,
@@ -128,16 +128,15 @@ def _transfer(
     done = 0
     with response:
         length = response.length  # http.client's Content-Length: None when absent or invalid
-        total = length or size
         if progress:
-            progress(0, total)
+            progress(0, length)
         try:
             with open(target, "wb") as out:
                 while chunk := response.read(CHUNK):
                     out.write(chunk)
                     done += len(chunk)
                     if progress:
-                        progress(done, total)
+                        progress(done, length)
         except (OSError, http.client.HTTPException) as e:
             raise DownloadError(f"transfer failed after {done:,} bytes ({reason(e)})") from None
     if length is not None and done != length:

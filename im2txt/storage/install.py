@@ -34,8 +34,7 @@ PROVENANCE_FILE = "im2txt-source.json"
 
 
 class NoSourceWorked(DownloadError):
-    """Every source of a model failed: one line naming each source and why; `failures` holds the
-    same lines, in the order tried, for a front end that lays them out."""
+    """Every source of a model failed; `failures` has one line per source, in the order tried."""
 
     def __init__(self, model: str, failures: tuple[str, ...]) -> None:
         super().__init__(
@@ -62,6 +61,7 @@ def default_folder(model: NamedModel) -> Path:
 def install_model(
     model: str | NamedModel,
     dest: str | Path | None = None,
+    *,
     force: bool = False,
     mirror: str | None = None,
     progress: FileProgress | None = None,
@@ -102,6 +102,7 @@ def install_model(
 def download_model(
     url: str,
     dest: str | Path | None = None,
+    *,
     sha256: str | None = None,
     force: bool = False,
     progress: ByteProgress | None = None,
@@ -112,7 +113,7 @@ def download_model(
     its word_counts.txt, in a folder or at the top; its SHA-256 checked when given."""
     model = catalogue.one_off(url, sha256)
     each = (lambda name, done, total: progress(done, total)) if progress else None
-    return install_model(model, dest, force, progress=each, timeout=timeout).dest
+    return install_model(model, dest, force=force, progress=each, timeout=timeout).dest
 
 
 def installed_model_name(folder: str | Path) -> str | None:
@@ -122,8 +123,7 @@ def installed_model_name(folder: str | Path) -> str | None:
 
 
 def install_record(folder: str | Path) -> dict | None:
-    """What install wrote beside a catalogue model (its name, description, licence and source),
-    or None when the model was put there some other way."""
+    """What install wrote beside a catalogue model (name, licence, source...), or None."""
     try:
         record = json.loads((Path(folder) / PROVENANCE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
