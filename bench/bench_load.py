@@ -66,7 +66,7 @@ DOWNLOAD = """
 import json, os, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 sys.path.insert(0, {repo!r})
-from im2txt.storage.download import download_model
+from im2txt.storage.install import download_model
 download_model({url!r}, {dest!r})
 print(json.dumps(dict(done=time.time(), rss={hwm})))
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from im2txt.cli.common import ByteBar, FileBars
 from im2txt.errors import DownloadError
-from im2txt.storage import catalogue, discovery, download, install, locations
+from im2txt.storage import catalogue, discovery, install, locations
 from im2txt.storage.bundle import WEIGHTS_FILE
 from im2txt.storage.catalogue import DEFAULT_MODEL
 from im2txt.storage.convert import convert_model
@@ -94,7 +94,7 @@ def _download_url(args: argparse.Namespace) -> int:
     print(f"Downloading {public_url(args.model)} to {dest}", file=sys.stderr)
     progress = ByteBar("Received")
     try:
-        path = download.download_model(
+        path = install.download_model(
             args.model, dest, sha256=args.sha256, force=args.force, progress=progress
         )
     finally:

@@ -34,8 +34,6 @@ def unpack(archive: Path, target: Path) -> None:
             page = head.lstrip()[:1] == b"<"
             hint = " (the server sent a web page: is the link a direct download?)" if page else ""
             raise DownloadError(f"not a .tar.gz, .tgz or .zip archive{hint}")
-    except DownloadError:
-        raise
     except (
         tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile,
         lzma.LZMAError, NotImplementedError,
@@ -48,42 +46,39 @@ def unpack(archive: Path, target: Path) -> None:
 def _untar(archive: Path, target: Path) -> None:
     unpacked = 0
     with tarfile.open(archive, "r:*") as tar:
+        # Python >= 3.11.4: the library's own checks too (an older one ignores the attribute).
+        tar.extraction_filter = getattr(tarfile, "data_filter", None)
         # One pass: each member is checked before it is extracted (a compressed tar is a stream).
         for member in tar:
-            _check_member_name(member.name)
-            if member.issym() or member.islnk():
-                raise DownloadError(f"unsafe archive: {member.name!r} is a link")
-            if not (member.isfile() or member.isdir()):
-                raise DownloadError(f"unsafe archive: {member.name!r} is a special file")
+            link, plain = member.issym() or member.islnk(), member.isfile() or member.isdir()
+            _check_member(member.name, link=link, special=not plain)
             unpacked += member.size
             _check_size(unpacked)
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the library's own checks too
-                tar.extract(member, target, filter="data")
-            else:
-                tar.extract(member, target)
+            tar.extract(member, target)
 
 
 def _unzip(archive: Path, target: Path) -> None:
     with zipfile.ZipFile(archive) as zip_file:
         members = zip_file.infolist()
         for member in members:  # the central directory: all checked before anything is written
-            _check_member_name(member.filename)
             mode = member.external_attr >> 16  # Unix mode bits, when the zip has them
-            if stat.S_ISLNK(mode):
-                raise DownloadError(f"unsafe archive: {member.filename!r} is a link")
-            if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-                raise DownloadError(f"unsafe archive: {member.filename!r} is a special file")
+            special = stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR)
+            _check_member(member.filename, link=stat.S_ISLNK(mode), special=special)
         _check_size(sum(member.file_size for member in members))
         for member in members:
             zip_file.extract(member, target)  # reads to the end: CRC-32 checked
 
 
-def _check_member_name(name: str) -> None:
-    parts = name.replace("\\", "/").split("/")
+def _check_member(name: str, *, link: bool, special: bool) -> None:
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-        raise DownloadError(f"unsafe archive: {name!r} is an absolute path")
-    if ".." in parts:
-        raise DownloadError(f"unsafe archive: {name!r} points outside the archive")
+        problem = "is an absolute path"
+    elif ".." in name.replace("\\", "/").split("/"):
+        problem = "points outside the archive"
+    elif link or special:
+        problem = "is a link" if link else "is a special file"
+    else:
+        return
+    raise DownloadError(f"unsafe archive: {name!r} {problem}")
 
 
 def _check_size(unpacked: int) -> None:

@@ -1,4 +1,9 @@
-"""Fetching a file over http(s): streamed to disk with a SHA-256 and progress, one-line errors."""
+"""Fetching a file over http(s): streamed to disk with progress, checked, one-line errors.
+
+A Google Drive link to a large file answers with a "can't scan this file for viruses" page whose
+form leads to the file; gdown (a well-kept library that follows Drive's changes) reads that page.
+The transfer stays ours: gdown's has no timeout, so a stalled connection would hang for good.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,7 @@ import http.cookiejar
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -17,16 +21,14 @@ from im2txt.errors import DownloadError
 from im2txt.progress import ByteProgress
 
 SCHEMES = ("http", "https")
-
-
 # Seconds a connection may stay silent (connecting, or between two reads) before giving up.
 TIMEOUT = 60.0
-
-
 CHUNK = 1 << 20
-
-
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# Drive answers with one page (a quota notice, or the confirmation) before the file; a
+# confirmation page is a few kB, so anything larger served as HTML is not one.
+_DRIVE_PAGES = 3
+_MAX_PAGE = 1 << 20
 
 
 def public_url(url: str) -> str:
@@ -56,9 +58,9 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-def opener() -> urllib.request.OpenerDirector:
-    """urllib with http and https handlers only (no file:, ftp: or data: ones). It keeps the
-    cookies a server sets, for the requests made through it (Google Drive's flow sets some)."""
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib with http and https handlers only (no file:, ftp: or data: ones), keeping the
+    cookies a server sets (Google Drive's flow sets some)."""
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
@@ -74,98 +76,100 @@ def opener() -> urllib.request.OpenerDirector:
     return opener
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """What a transfer brought: its length, hex digests by algorithm, and the content type."""
-
-    size: int
-    digests: dict[str, str]
-    content_type: str
-
-
 def fetch(
+    url: str,
+    target: Path,
+    *,
+    size: int | None = None,
+    digests: Mapping[str, str] | None = None,
+    drive: bool = False,
+    progress: ByteProgress | None = None,
+    timeout: float = TIMEOUT,
+) -> None:
+    """Stream the URL into `target`, checking its published `size` and `digests` (hex, by hashlib
+    name) when given; with `drive`, Drive's confirmation pages are followed to the file. A
+    DownloadError says what went wrong, the caller says with which file."""
+    through = _opener()  # one cookie jar for the whole flow
+    report = (lambda done, total: progress(done, total or size)) if progress else None
+    for _ in range(_DRIVE_PAGES if drive else 1):
+        done, content_type = _transfer(url, target, report, timeout, through)
+        if not (drive and content_type.startswith("text/html") and done <= _MAX_PAGE):
+            break
+        url = _confirmed_url(target.read_text(encoding="utf-8", errors="replace"))
+        check_url(url)
+    else:
+        raise DownloadError("Google Drive kept answering with a web page, not the file")
+    if size is not None and done != size:
+        raise DownloadError(
+            f"{done:,} bytes, but the published file has {size:,} (a different or damaged file)"
+        )
+    check_digests(target, digests or {})
+
+
+def _transfer(
     url: str,
     target: Path,
     progress: ByteProgress | None,
     timeout: float,
-    algorithms: Sequence[str] = ("sha256",),
-    through: urllib.request.OpenerDirector | None = None,
-) -> Fetched:
-    """Stream the URL into `target`, hashing it on the way with each of `algorithms`; a
-    DownloadError says what went wrong, the caller says with which file.
-
-    `through` is the opener to use (one made by opener(), to share its cookies across the
-    requests of a flow); a fresh one by default.
-    """
+    through: urllib.request.OpenerDirector,
+) -> tuple[int, str]:
+    """One request into `target`: its length and content type."""
     request = urllib.request.Request(url, headers={"User-Agent": "im2txt-download"})
     try:
-        response = (through or opener()).open(request, timeout=timeout)
+        response = through.open(request, timeout=timeout)
     except urllib.error.HTTPError as e:
         e.close()
         raise DownloadError(f"HTTP {e.code} {e.reason}") from None
-    except urllib.error.URLError as e:
-        raise DownloadError(_no_connection(e.reason, timeout)) from None
     except (OSError, http.client.HTTPException) as e:
-        raise DownloadError(_no_connection(e, timeout)) from None
-    hashes = {name: hashlib.new(name) for name in algorithms}
+        cause = e.reason if isinstance(e, urllib.error.URLError) else e
+        if isinstance(cause, TimeoutError):
+            raise DownloadError(f"no answer within {timeout:g} s") from None
+        raise DownloadError(f"cannot connect ({reason(cause)})") from None
     done = 0
     with response:
-        total = _content_length(response)
-        content_type = response.headers.get("Content-Type", "")
+        length = response.length  # http.client's Content-Length: None when absent or invalid
         if progress:
-            progress(0, total)
+            progress(0, length)
         try:
             with open(target, "wb") as out:
                 while chunk := response.read(CHUNK):
                     out.write(chunk)
-                    for digest in hashes.values():
-                        digest.update(chunk)
                     done += len(chunk)
                     if progress:
-                        progress(done, total)
+                        progress(done, length)
         except (OSError, http.client.HTTPException) as e:
             raise DownloadError(f"transfer failed after {done:,} bytes ({reason(e)})") from None
-    if total is not None and done != total:
-        raise DownloadError(f"transfer cut short: received {done:,} of {total:,} bytes")
+    if length is not None and done != length:
+        raise DownloadError(f"transfer cut short: received {done:,} of {length:,} bytes")
     if done == 0:
         raise DownloadError("the server sent an empty file")
-    digests = {name: digest.hexdigest() for name, digest in hashes.items()}
-    return Fetched(done, digests, content_type)
+    return done, response.headers.get("Content-Type", "")
 
 
-def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
-    """Hex digests of a file on disk, by hashlib name."""
-    hashes = {name: hashlib.new(name) for name in algorithms}
-    with open(path, "rb") as file:
-        while chunk := file.read(CHUNK):
-            for digest in hashes.values():
-                digest.update(chunk)
-    return {name: digest.hexdigest() for name, digest in hashes.items()}
+def _confirmed_url(page: str) -> str:
+    """The file's URL from Drive's confirmation page; DownloadError with Drive's own reason when
+    the page is a refusal (quota exceeded, no access)."""
+    from gdown.download import get_url_from_gdrive_confirmation
+    from gdown.exceptions import FileURLRetrievalError
+
+    try:
+        return get_url_from_gdrive_confirmation(page)
+    except FileURLRetrievalError as e:
+        raise DownloadError(f"Google Drive refused the file: {reason(e)}") from None
 
 
-def compare_digests(published: dict[str, str], received: dict[str, str]) -> None:
-    """DownloadError naming the first digest (by hashlib name) that differs from the published."""
+def check_digests(path: Path, published: Mapping[str, str]) -> None:
+    """DownloadError naming the first of the file's digests (hex, by hashlib name) that differs
+    from the published one."""
     for algorithm, expected in published.items():
-        if received[algorithm] != expected:
+        with open(path, "rb") as file:
+            received = hashlib.file_digest(file, algorithm).hexdigest()
+        if received != expected:
             name = algorithm.upper().replace("SHA", "SHA-")
             raise DownloadError(
-                f"{name} mismatch: expected {expected}, got {received[algorithm]} "
+                f"{name} mismatch: expected {expected}, got {received} "
                 "(a different or damaged file)"
             )
-
-
-def _no_connection(error: BaseException | str, timeout: float) -> str:
-    if isinstance(error, TimeoutError):
-        return f"no answer within {timeout:g} s"
-    return f"cannot connect ({reason(error)})"
-
-
-def _content_length(response) -> int | None:
-    try:
-        length = int(response.headers.get("Content-Length", ""))
-    except ValueError:
-        return None
-    return length if length >= 0 else None
 
 
 def check_url(url: str) -> None:

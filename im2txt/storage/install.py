@@ -1,12 +1,9 @@
 """Installing a model: each source in turn, staged beside the destination, checked, then renamed.
 
-A catalogue model and a URL's archive (a one-off entry, see catalogue.one_off) go the same way.
-Every file is streamed into a staging folder in the destination's parent (same filesystem, so the
-last step is a rename), its published size and digests compared, archives unpacked safely (their
-listed members' digests compared, or their one model found), and the model then read whole
-(every tensor's CRC checked) before one rename puts it in place. A source that fails is reported
-in one line and the next one is tried. The staging folder is deleted on every path out: a failed
-install leaves nothing behind, and an existing model is only replaced by one that passed.
+A catalogue model and a URL's archive (catalogue.one_off) go the same way. The staging folder is
+in the destination's parent (same filesystem: the last step is a rename) and deleted on every path
+out: a failed install leaves nothing behind, and an existing model is only replaced by one that
+passed every check (published sizes and digests, safe unpacking, every tensor read).
 """
 
 from __future__ import annotations
@@ -23,19 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from im2txt.errors import DownloadError, ModelError
-from im2txt.progress import FileProgress
+from im2txt.progress import ByteProgress, FileProgress
 from im2txt.storage import bundle, catalogue, checkpoint, discovery, locations
 from im2txt.storage.archives import unpack
-from im2txt.storage.catalogue import ArchiveMember, NamedModel, RemoteFile, Source
-from im2txt.storage.drive import fetch_drive_file
-from im2txt.storage.fetch import (
-    TIMEOUT,
-    compare_digests,
-    fetch,
-    file_digests,
-    public_url,
-    reason,
-)
+from im2txt.storage.catalogue import ArchiveMember, NamedModel, Source
+from im2txt.storage.fetch import TIMEOUT, check_digests, fetch, public_url, reason
 from im2txt.storage.model_files import read_model
 from im2txt.vocabulary import VOCAB_NAME
 from im2txt.weights import weight_shapes
@@ -45,9 +34,7 @@ PROVENANCE_FILE = "im2txt-source.json"
 
 
 class NoSourceWorked(DownloadError):
-    """Every source of a model failed. Its message is one line naming each source and why;
-    `failures` holds the same, one line per source in the order tried, for a front end that
-    lays them out (and adds what to do next: a mirror, or the files by hand)."""
+    """Every source of a model failed; `failures` has one line per source, in the order tried."""
 
     def __init__(self, model: str, failures: tuple[str, ...]) -> None:
         super().__init__(
@@ -61,53 +48,33 @@ class NoSourceWorked(DownloadError):
 class Installed:
     model: NamedModel
     dest: Path
-    # The source the model came from.
     source: Source
     # One line per source that failed before it, in order.
     failures: tuple[str, ...]
 
 
 def default_folder(model: NamedModel) -> Path:
-    """Where a named model is installed: its folder of the models folder (coco/ for coco-2m,
-    the folder the default lookup tries first)."""
+    """Where `model` is installed by default: its folder of the models folder."""
     return locations.model_root() / model.folder
 
 
 def install_model(
-    name: str,
+    model: str | NamedModel,
     dest: str | Path | None = None,
+    *,
     force: bool = False,
     mirror: str | None = None,
     progress: FileProgress | None = None,
     on_failure: Callable[[str], None] | None = None,
     timeout: float = TIMEOUT,
 ) -> Installed:
-    """Fetch the catalogue's model `name` and install it as the folder `dest`.
-
-    The sources are tried in order, or, with `mirror` (a URL of a folder holding the files under
-    their published names), the same sources' files from there. Each failed source is passed to
-    `on_failure` as one line. An existing model in `dest` is kept unless `force`. Raises
-    NoSourceWorked (a DownloadError: one line, listing every source's failure) when none works.
-    """
-    model = catalogue.find_model(name, mirror)
+    """The pipeline: `model` (a catalogue name, from `mirror` when given, or an entry such as
+    catalogue.one_off's) from the first of its sources that works, installed as `dest` (default:
+    default_folder), an existing model there kept unless `force`. Each failed source goes to
+    `on_failure` as one line; NoSourceWorked lists them all (a one-off entry: its one line)."""
+    if isinstance(model, str):
+        model = catalogue.find_model(model, mirror)
     dest = Path(dest) if dest is not None else default_folder(model)
-    return install(
-        model, dest, force=force, progress=progress, on_failure=on_failure, timeout=timeout
-    )
-
-
-def install(
-    model: NamedModel,
-    dest: Path,
-    *,
-    force: bool = False,
-    progress: FileProgress | None = None,
-    on_failure: Callable[[str], None] | None = None,
-    timeout: float = TIMEOUT,
-) -> Installed:
-    """The pipeline: `model` from the first of its sources that works, installed as `dest`
-    (see install_model). A one-off entry (catalogue.one_off: one source, no label) fails with
-    its source's one line, not NoSourceWorked, and gets no provenance record."""
     refuse_occupied(dest, force)
     failures: list[str] = []
     with staging_folder(dest) as staging:
@@ -115,8 +82,7 @@ def install(
             work = staging / f"source-{number}"
             work.mkdir()
             try:
-                folder = _fetch_source(source, work, progress, timeout)
-                _check_fetched_model(folder, work / "model", model.name)
+                folder = _fetch_source(model.name, source, work, progress, timeout)
             except DownloadError as e:
                 shutil.rmtree(work, ignore_errors=True)  # one source's files on disk at a time
                 line = f"{source.label}: {e}" if source.label else str(e)
@@ -133,16 +99,31 @@ def install(
     raise NoSourceWorked(model.name, tuple(failures))
 
 
+def download_model(
+    url: str,
+    dest: str | Path | None = None,
+    *,
+    sha256: str | None = None,
+    force: bool = False,
+    progress: ByteProgress | None = None,
+    timeout: float = TIMEOUT,
+) -> Path:
+    """The model archive at `url` installed (see install_model); returns where. A tar or zip,
+    recognised by its content, holding a checkpoint (.index + .data) or a converted model with
+    its word_counts.txt, in a folder or at the top; its SHA-256 checked when given."""
+    model = catalogue.one_off(url, sha256)
+    each = (lambda name, done, total: progress(done, total)) if progress else None
+    return install_model(model, dest, force=force, progress=each, timeout=timeout).dest
+
+
 def installed_model_name(folder: str | Path) -> str | None:
-    """The catalogue name of the model installed in `folder`, or None when it was put there some
-    other way."""
+    """The catalogue name of the model installed in `folder`, or None."""
     name = (install_record(folder) or {}).get("model")
     return name if isinstance(name, str) else None
 
 
 def install_record(folder: str | Path) -> dict | None:
-    """What `download` wrote beside a model it installed (its name, description, licence and
-    source), or None when the model was put there some other way."""
+    """What install wrote beside a catalogue model (name, licence, source...), or None."""
     try:
         record = json.loads((Path(folder) / PROVENANCE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -151,15 +132,9 @@ def install_record(folder: str | Path) -> dict | None:
 
 
 def check_model(folder: str | Path) -> None:
-    """What loading `folder` checks, short of building the network; ModelError on a problem.
-
-    Reads the config (from the checkpoint's shapes or config.json) and every weight once, one at
-    a time (TensorFlow's reader verifies each tensor's CRC32C, zipfile each array's CRC-32; a
-    checkpoint's tensors the model does not use are read too),
-    compares the shapes with the model's, refuses NaN or infinite values, and checks that the
-    vocabulary parses and fits the softmax. Building the TF variables would check nothing more
-    about the files and would cost ~1 GB and seconds for the COCO model.
-    """
+    """What loading `folder` checks, short of building the network (which would check nothing
+    more, for ~1 GB): every weight read once (its CRC checked), its shape compared with the
+    model's, no NaN or infinity; the vocabulary parses and fits the softmax. ModelError if not."""
     folder = Path(folder)
     files = read_model(folder, vocab=folder / VOCAB_NAME)
     weights = files.weights
@@ -185,24 +160,31 @@ def check_model(folder: str | Path) -> None:
 
 
 def refuse_occupied(dest: Path, force: bool) -> None:
-    """DownloadError when `dest` holds something and `force` is not given."""
-    occupied = _occupied(dest)
-    if occupied and not force:
-        raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
+    """DownloadError when `dest` holds something (an empty folder is fine) and not `force`."""
+    if force or not (dest.exists() or dest.is_symlink()):
+        return
+    occupied = "already exists"
+    if dest.is_dir() and not dest.is_symlink():
+        if not any(dest.iterdir()):
+            return
+        found = discovery.inspect_folder(dest)
+        occupied = f"already has a model ({found.label})" if found else "already exists, not empty"
+    raise DownloadError(f"{dest}: {occupied}; not replaced (use --force to replace it)")
 
 
 @contextlib.contextmanager
 def staging_folder(dest: Path) -> Iterator[Path]:
-    """A fresh hidden folder beside `dest` (its parents created as needed), removed on exit; the
-    parents it created are removed too unless a model was moved into `dest` meanwhile."""
-    created = _make_folders(dest.parent)
+    """A fresh hidden folder beside `dest`, removed on exit, with the parents it had to create
+    unless a model was moved into `dest` meanwhile."""
+    created = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-download-", dir=dest.parent))
     try:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if not dest.exists():
-            for folder in reversed(created):
+            for folder in created:  # innermost first
                 with contextlib.suppress(OSError):
                     folder.rmdir()
 
@@ -223,75 +205,49 @@ def move_into_place(model: Path, dest: Path, staging: Path, force: bool) -> None
         raise DownloadError(f"{dest}: cannot move the model into place ({reason(e)})") from None
 
 
-def _occupied(dest: Path) -> str | None:
-    """Why `dest` cannot simply be created, or None when it is absent or an empty folder."""
-    if dest.is_dir() and not dest.is_symlink():
-        if not any(dest.iterdir()):
-            return None
-        found = discovery.inspect_folder(dest)
-        return f"already has a model ({found.label})" if found else "already exists, not empty"
-    if dest.exists() or dest.is_symlink():
-        return "already exists"
-    return None
-
-
-def _make_folders(folder: Path) -> list[Path]:
-    """mkdir -p, returning the folders it created (outermost first) so a failure can undo it."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        path.mkdir(exist_ok=True)
-    return list(reversed(missing))
-
-
 # --- one source ----------------------------------------------------------------------------------
 
 
 def _fetch_source(
-    source: Source, work: Path, progress: FileProgress | None, timeout: float
+    name: str, source: Source, work: Path, progress: FileProgress | None, timeout: float
 ) -> Path:
-    """All the files of one source into work/model; the folder holding the model. DownloadError
-    at the first file that fails, naming it."""
+    """All the files of one source into work/model; the folder holding the model, checked. A
+    DownloadError names the file that failed, or the model's files as inside the download."""
     folder = work / "model"
     folder.mkdir()
     found = folder
     for remote in source.files:
+        file = remote.name
+        each = (lambda done, total, file=file: progress(file, done, total)) if progress else None
+        target = work / "archive" if remote.archive else folder / file
         try:
+            fetch(
+                remote.url,
+                target,
+                size=remote.size,
+                digests=remote.digests,
+                drive=remote.drive,
+                progress=each,
+                timeout=timeout,
+            )
             if not remote.archive:
-                _fetch_file(remote, folder / remote.name, progress, timeout)
                 continue
-            archive = work / "archive"
-            _fetch_file(remote, archive, progress, timeout)
             unpacked = work / "unpacked" if remote.members else folder
             unpacked.mkdir(exist_ok=True)
-            unpack(archive, unpacked)
-            archive.unlink()  # one copy of the model on disk, not two
+            unpack(target, unpacked)
+            target.unlink()  # one copy of the model on disk, not two
             if remote.members:
                 _take_members(remote.members, unpacked, folder)
             else:
                 found = _find_model(folder)
         except DownloadError as e:
             raise DownloadError(f"{remote.label}: {e}") from None
+    try:
+        check_model(found)
+    except ModelError as e:
+        inside = str(e).replace(f"{folder}{os.sep}", "").replace(str(folder), ".")
+        raise DownloadError(f"{name}: the model does not load: {inside}") from None
     return found
-
-
-def _fetch_file(
-    remote: RemoteFile, target: Path, progress: FileProgress | None, timeout: float
-) -> None:
-    def report(done: int, total: int | None) -> None:
-        if progress:
-            progress(remote.name, done, total or remote.size)
-
-    get = fetch_drive_file if remote.drive else fetch
-    fetched = get(remote.url, target, report, timeout, tuple(remote.digests) or ("sha256",))
-    if remote.size is not None and fetched.size != remote.size:
-        raise DownloadError(
-            f"{fetched.size:,} bytes, but the published file has {remote.size:,} "
-            "(a different or damaged file)"
-        )
-    compare_digests(remote.digests, fetched.digests)
 
 
 def _take_members(members: tuple[ArchiveMember, ...], unpacked: Path, folder: Path) -> None:
@@ -301,7 +257,7 @@ def _take_members(members: tuple[ArchiveMember, ...], unpacked: Path, folder: Pa
         if not path.is_file():
             raise DownloadError(f"{member.path} is not in the archive")
         try:
-            compare_digests(member.digests, file_digests(path, member.digests))
+            check_digests(path, member.digests)
         except DownloadError as e:
             raise DownloadError(f"{member.path}: {e}") from None
         path.rename(folder / member.name)
@@ -346,15 +302,6 @@ def _contents(folder: Path, limit: int = 6) -> str:
         return "it is empty"
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return f"found {', '.join(names[:limit])}{more}"
-
-
-def _check_fetched_model(model: Path, staging: Path, name: str) -> None:
-    """check_model on a folder in staging; the error names files as inside the download."""
-    try:
-        check_model(model)
-    except ModelError as e:
-        inside = str(e).replace(f"{staging}{os.sep}", "").replace(str(staging), ".")
-        raise DownloadError(f"{name}: the model does not load: {inside}") from None
 
 
 def _write_provenance(folder: Path, model: NamedModel, source: Source) -> None:

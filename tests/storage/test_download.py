@@ -25,8 +25,9 @@ from im2txt import cli, load_captioner
 from im2txt.config import DecodeConfig, ModelConfig
 from im2txt.errors import DownloadError, ModelError
 from im2txt.storage import discovery
-from im2txt.storage.download import check_model, default_destination, download_model
 from im2txt.storage.fetch import public_url
+from im2txt.storage.install import check_model, download_model
+from im2txt.storage.locations import coco_destination as default_destination
 from im2txt.weights import weight_shapes
 from tests.reference import original_im2txt as oi
 

@@ -109,7 +109,7 @@ def mirror(lookalike, monkeypatch):
 
 
 def clear_settings(monkeypatch):
-    from ui.settings import ENVIRONMENT_KEYS
+    from ui.fetch import ENVIRONMENT_KEYS
 
     for name in ENVIRONMENT_KEYS:
         monkeypatch.delenv(name, raising=False)
@@ -240,7 +240,7 @@ def test_a_failed_fetch_on_start_is_tried_again_later(monkeypatch):
     """Not cached until restart: within RETRY_AFTER the error is reused, after it a new try."""
     from im2txt.errors import DownloadError
     from ui import fetch
-    from ui.settings import ModelSource
+    from ui.fetch import ModelSource
 
     calls = []
 

@@ -1,11 +1,11 @@
-"""The operator's settings (ui/settings.py): what a hosted app may fetch, and who may start it."""
+"""The operator's settings (ui/fetch.py): what a hosted app may fetch, and who may start it."""
 
 from __future__ import annotations
 
 import pytest
 
 from im2txt.errors import DownloadError
-from ui.settings import (
+from ui.fetch import (
     ENVIRONMENT_KEYS,
     ModelSource,
     configured_model_source,
